@@ -1,0 +1,386 @@
+"""Typed environment configuration: `config/<env>.yaml` → `EnvironmentConfig`.
+
+Everything that differs between environments lives in those files; this module is the only reader. Every
+rule is checked before a single construct is built, and every failure becomes one `ConfigError` line that
+names the file, the field, the bad value and what is expected.
+"""
+from __future__ import annotations
+
+import difflib
+import ipaddress
+import itertools
+import re
+from pathlib import Path
+from typing import Annotated, Any, Literal, Mapping
+
+import yaml
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    model_validator,
+)
+
+# GCP naming rules, checked once here so that every derived name `<prefix>-<role>` is valid.
+# The prefix is short enough that the longest role we use ("temporal-worker") still fits a service
+# account id (6-30 characters).
+PREFIX_PATTERN = r"^[a-z][a-z0-9-]{1,12}[a-z0-9]$"
+PROJECT_ID_PATTERN = r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$"
+BUCKET_PATTERN = r"^[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]$"
+REGION_PATTERN = r"^[a-z]+-[a-z]+[0-9]+$"
+DOMAIN_PATTERN = r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$"
+K8S_NAME_PATTERN = r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"
+LABEL_KEY_PATTERN = r"^[a-z][a-z0-9_]{0,62}$"
+LABEL_VALUE_PATTERN = r"^[a-z0-9_-]{0,63}$"
+
+
+class ConfigError(Exception):
+    """A configuration problem, already phrased for the person who edits the file."""
+
+
+def _cidr(value: str) -> str:
+    try:
+        network = ipaddress.IPv4Network(value, strict=True)
+    except ValueError as exc:
+        raise ValueError(f"expected an IPv4 network in CIDR form with host bits zero, e.g. 10.10.0.0/20 ({exc})")
+    return str(network)
+
+
+Cidr = Annotated[str, AfterValidator(_cidr)]
+
+
+def _pattern(pattern: str, what: str):
+    compiled = re.compile(pattern)
+
+    def check(value: str) -> str:
+        if not compiled.match(value):
+            raise ValueError(f"expected {what} (pattern {pattern})")
+        return value
+
+    return AfterValidator(check)
+
+
+Prefix = Annotated[str, _pattern(PREFIX_PATTERN, "3-14 lower-case letters, digits or '-', starting with a letter")]
+ProjectId = Annotated[str, _pattern(PROJECT_ID_PATTERN, "a GCP project id: 6-30 lower-case letters, digits or '-'")]
+BucketName = Annotated[str, _pattern(BUCKET_PATTERN, "a GCS bucket name: 3-63 lower-case letters, digits, '-', '_' or '.'")]
+Region = Annotated[str, _pattern(REGION_PATTERN, "a GCP region such as europe-west4")]
+Domain = Annotated[str, _pattern(DOMAIN_PATTERN, "a lower-case DNS name without trailing dot, e.g. dev.example.com")]
+K8sName = Annotated[str, _pattern(K8S_NAME_PATTERN, "a Kubernetes DNS label: lower-case letters, digits or '-'")]
+ShortName = Annotated[str, _pattern(r"^[a-z][a-z0-9-]{0,19}$", "1-20 lower-case letters, digits or '-', starting with a letter")]
+
+
+class _Model(BaseModel):
+    # Unknown keys are typos until proven otherwise; values never change after loading.
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
+class PrivateSubnet(_Model):
+    """GKE nodes. Pods and services live in the secondary ranges."""
+
+    cidr: Cidr
+    pods_cidr: Cidr
+    services_cidr: Cidr
+
+
+class PlainSubnet(_Model):
+    cidr: Cidr
+
+
+class MasterAuthorizedNetwork(_Model):
+    name: ShortName
+    cidr: Cidr
+
+
+class NetworkConfig(_Model):
+    private: PrivateSubnet
+    public: PlainSubnet
+    management: PlainSubnet
+    psa_cidr: Cidr = Field(description="Private Service Access range reserved for Cloud SQL and other producers.")
+    control_plane_cidr: Cidr = Field(description="GKE control-plane /28.")
+    flow_logs_sampling: float = Field(default=0.5, ge=0.0, le=1.0, strict=False)
+    nat_log_filter: Literal["ERRORS_ONLY", "TRANSLATIONS_ONLY", "ALL"] = "ERRORS_ONLY"
+    nat_min_ports_per_vm: int = Field(default=64, ge=32, le=65536)
+
+    @model_validator(mode="after")
+    def _control_plane_is_slash_28(self) -> "NetworkConfig":
+        if ipaddress.IPv4Network(self.control_plane_cidr).prefixlen != 28:
+            raise ValueError(
+                f"control_plane_cidr: {self.control_plane_cidr!r} must be a /28 (GKE private control-plane range)"
+            )
+        return self
+
+    def ranges(self) -> dict[str, ipaddress.IPv4Network]:
+        """Every range this environment owns, by the field path that declares it."""
+        named = {
+            "network.private.cidr": self.private.cidr,
+            "network.private.pods_cidr": self.private.pods_cidr,
+            "network.private.services_cidr": self.private.services_cidr,
+            "network.public.cidr": self.public.cidr,
+            "network.management.cidr": self.management.cidr,
+            "network.psa_cidr": self.psa_cidr,
+            "network.control_plane_cidr": self.control_plane_cidr,
+        }
+        return {path: ipaddress.IPv4Network(cidr) for path, cidr in named.items()}
+
+
+class DnsConfig(_Model):
+    private_domain: Domain = Field(description="Zone bound to the VPC only, e.g. dev.internal.example.com.")
+
+
+class CiConfig(_Model):
+    """GitLab OIDC federation: who may plan and who may apply in this environment."""
+
+    gitlab_url: Annotated[str, _pattern(r"^https://[a-z0-9.-]+(:[0-9]+)?$", "an https URL without path, e.g. https://gitlab.com")] = "https://gitlab.com"
+    project_path: Annotated[str, _pattern(r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)+$", "a GitLab project path such as acme/platform")]
+    apply_refs: tuple[Annotated[str, _pattern(r"^[A-Za-z0-9._/-]+$", "a git branch name")], ...] = Field(
+        min_length=1, description="Protected branches whose pipelines may apply to this environment."
+    )
+
+
+class NodePoolConfig(_Model):
+    machine_type: Annotated[str, _pattern(r"^[a-z0-9]+-[a-z0-9-]+$", "a GCE machine type such as e2-standard-4")]
+    min_nodes: int = Field(ge=0, description="Per zone.")
+    max_nodes: int = Field(ge=1, description="Per zone.")
+    spot: bool = False
+    disk_size_gb: int = Field(default=100, ge=20, le=65536)
+
+    @model_validator(mode="after")
+    def _bounds(self) -> "NodePoolConfig":
+        if self.min_nodes > self.max_nodes:
+            raise ValueError(f"min_nodes ({self.min_nodes}) must not exceed max_nodes ({self.max_nodes})")
+        return self
+
+
+class GpuNodePoolConfig(NodePoolConfig):
+    accelerator_type: Annotated[str, _pattern(r"^nvidia-[a-z0-9-]+$", "a GKE accelerator type such as nvidia-l4")]
+    accelerator_count: int = Field(default=1, ge=1, le=8)
+
+
+class NodePoolsConfig(_Model):
+    general: NodePoolConfig
+    gpu: GpuNodePoolConfig
+    workers: NodePoolConfig
+
+
+class WorkloadIdentityBinding(_Model):
+    namespace: K8sName
+    service_account: K8sName
+
+
+class ClusterConfig(_Model):
+    kubernetes_version: Annotated[str, _pattern(r"^1\.[0-9]{2}$", "a Kubernetes minor version such as 1.33")]
+    release_channel: Literal["RAPID", "REGULAR", "STABLE"] = "REGULAR"
+    master_authorized_networks: tuple[MasterAuthorizedNetwork, ...] = Field(
+        default=(), description="Who may reach the control plane besides the VPC. Empty: VPC only."
+    )
+    node_pools: NodePoolsConfig
+
+    @model_validator(mode="after")
+    def _no_open_control_plane(self) -> "ClusterConfig":
+        for index, network in enumerate(self.master_authorized_networks):
+            if ipaddress.IPv4Network(network.cidr).prefixlen < 8:
+                raise ValueError(
+                    f"master_authorized_networks.{index}.cidr: {network.cidr!r} is too broad for control-plane "
+                    "access; expected a specific office/VPN range (prefix length >= 8)"
+                )
+        return self
+
+
+class ProtectionConfig(_Model):
+    deletion_protection: bool = Field(default=True, description="On unless a reason says why not.")
+    reason: str | None = Field(default=None, min_length=10, description="Required when deletion_protection is off.")
+
+    @model_validator(mode="after")
+    def _opt_out_needs_reason(self) -> "ProtectionConfig":
+        if not self.deletion_protection and not self.reason:
+            raise ValueError(
+                "deletion_protection: false needs protection.reason (at least 10 characters) explaining why this "
+                "environment may be destroyed"
+            )
+        return self
+
+
+class NotificationsConfig(_Model):
+    """Where alerts go. Names only: webhook URLs and keys live in Secret Manager."""
+
+    emails: tuple[Annotated[str, _pattern(r"^[^@\s]+@[^@\s]+\.[a-z]{2,}$", "an e-mail address")], ...] = ()
+    slack_channels: tuple[Annotated[str, _pattern(r"^#[a-z0-9_-]+$", "a Slack channel name such as #alerts")], ...] = ()
+    pagerduty_services: tuple[ShortName, ...] = ()
+
+
+class EnvironmentConfig(_Model):
+    name: ShortName
+    tier: Literal["dev", "staging", "prod"] = Field(description="Drives policy: prod demands protection and HA.")
+    prefix: Prefix
+    project_id: ProjectId
+    region: Region
+    zones: tuple[Annotated[str, _pattern(r"^[a-z]+-[a-z]+[0-9]+-[a-z]$", "a GCP zone such as europe-west4-a")], ...] = Field(min_length=1)
+    domain: Domain
+    state_bucket: BucketName
+    labels: Mapping[
+        Annotated[str, _pattern(LABEL_KEY_PATTERN, "a label key of lower-case letters, digits and '_' ('-' is rewritten by CDKTF in provider labels)")],
+        Annotated[str, _pattern(LABEL_VALUE_PATTERN, "a GCP label value")],
+    ] = Field(default_factory=dict)
+    network: NetworkConfig
+    dns: DnsConfig
+    ci: CiConfig
+    cluster: ClusterConfig
+    protection: ProtectionConfig = ProtectionConfig()
+    notifications: NotificationsConfig = NotificationsConfig()
+
+    @model_validator(mode="after")
+    def _zones_in_region(self) -> "EnvironmentConfig":
+        for index, zone in enumerate(self.zones):
+            if zone.rsplit("-", 1)[0] != self.region:
+                raise ValueError(f"zones.{index}: {zone!r} is not in region {self.region!r}; expected {self.region}-<letter>")
+        if len(set(self.zones)) != len(self.zones):
+            raise ValueError(f"zones: {list(self.zones)!r} lists a zone twice")
+        return self
+
+    @model_validator(mode="after")
+    def _ranges_disjoint(self) -> "EnvironmentConfig":
+        for (path_a, net_a), (path_b, net_b) in itertools.combinations(self.network.ranges().items(), 2):
+            if net_a.overlaps(net_b):
+                raise ValueError(f"{path_b}: {str(net_b)!r} overlaps {path_a} ({net_a}); expected disjoint ranges")
+        return self
+
+
+def _unique_key_loader() -> type[yaml.SafeLoader]:
+    """A SafeLoader that refuses duplicate keys, which plain YAML silently resolves to the last one."""
+
+    class Loader(yaml.SafeLoader):
+        pass
+
+    def construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            key = loader.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {key!r} (first on line {seen[key] + 1})", key_node.start_mark
+                )
+            seen[key] = key_node.start_mark.line
+        return yaml.SafeLoader.construct_mapping(loader, node, deep=deep)
+
+    Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, construct_mapping)
+    return Loader
+
+
+_LOADER = _unique_key_loader()
+
+
+def _field_path(loc: tuple) -> str:
+    return ".".join(str(part) for part in loc) or "(top level)"
+
+
+def _expected_fields(model: type[BaseModel], loc: tuple) -> list[str]:
+    """Allowed keys at the place an unknown key was found, for the 'did you mean' hint."""
+    current: Any = model
+    for part in loc[:-1]:
+        if isinstance(part, int) or not (isinstance(current, type) and issubclass(current, BaseModel)):
+            continue
+        field = current.model_fields.get(part)
+        if field is None:
+            return []
+        annotation = field.annotation
+        current = annotation if isinstance(annotation, type) and issubclass(annotation, BaseModel) else None
+    if isinstance(current, type) and issubclass(current, BaseModel):
+        return sorted(current.model_fields)
+    return []
+
+
+def _describe(error: dict, source: str) -> str:
+    loc = tuple(error["loc"])
+    field = _field_path(loc)
+    value = error.get("input")
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        allowed = _expected_fields(EnvironmentConfig, loc)
+        hint = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
+        suggestion = f"; did you mean {hint[0]!r}?" if hint else ""
+        return f"{source}: {field}: unknown field; expected one of: {', '.join(allowed)}{suggestion}"
+    if kind == "missing":
+        return f"{source}: {field}: required field is missing"
+    message = error["msg"].removeprefix("Value error, ")
+    if isinstance(value, dict):
+        # A model-level rule: its message starts with the field it is about, relative to that model.
+        parent = "" if not loc else field + "."
+        return f"{source}: {parent}{message}"
+    return f"{source}: {field}: got {value!r}; {message}"
+
+
+def _freeze(value: Any) -> Any:
+    """YAML lists become tuples: the model is immutable and strict mode does not coerce lists."""
+    if isinstance(value, list):
+        return tuple(_freeze(item) for item in value)
+    if isinstance(value, dict):
+        return {key: _freeze(item) for key, item in value.items()}
+    return value
+
+
+def parse_environment(data: Any, source: str) -> EnvironmentConfig:
+    """Validate already-parsed YAML. `source` names the file in messages."""
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: (top level): got {type(data).__name__}; expected a mapping of fields")
+    try:
+        return EnvironmentConfig.model_validate(_freeze(data))
+    except ValidationError as exc:
+        lines = [_describe(error, source) for error in exc.errors()]
+        raise ConfigError("\n".join(lines)) from None
+
+
+def load_environment(path: Path) -> EnvironmentConfig:
+    source = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{source}: cannot read file ({exc.strerror})") from None
+    try:
+        data = yaml.load(text, Loader=_LOADER)  # noqa: S506 - SafeLoader subclass
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+        where = f" line {mark.line + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError(f"{source}:{where}: invalid YAML: {problem}") from None
+    return parse_environment(data, source)
+
+
+def load_configs(config_dir: Path, only: tuple[str, ...] = ()) -> tuple[EnvironmentConfig, ...]:
+    """Every `*.yaml` in `config_dir` (sorted by file name), or the environments named in `only`."""
+    files = sorted(config_dir.glob("*.yaml"))
+    if not files:
+        raise ConfigError(f"{config_dir}: no environment files (*.yaml) found")
+    configs: list[EnvironmentConfig] = []
+    errors: list[str] = []
+    for path in files:
+        try:
+            configs.append(load_environment(path))
+        except ConfigError as exc:
+            errors.append(str(exc))
+    if errors:
+        raise ConfigError("\n".join(errors))
+    _check_unique(configs, files)
+    if only:
+        known = {config.name for config in configs}
+        unknown = [name for name in only if name not in known]
+        if unknown:
+            raise ConfigError(
+                f"{config_dir}: environment {unknown[0]!r} not found; expected one of: {', '.join(sorted(known))}"
+            )
+        configs = [config for config in configs if config.name in only]
+    return tuple(configs)
+
+
+def _check_unique(configs: list[EnvironmentConfig], files: list[Path]) -> None:
+    """Two files must never claim the same environment, prefix or state bucket: their resources would collide."""
+    for field in ("name", "prefix", "state_bucket"):
+        seen: dict[str, Path] = {}
+        for config, path in zip(configs, files):
+            value = getattr(config, field)
+            if value in seen:
+                raise ConfigError(
+                    f"{path}: {field}: {value!r} is already used by {seen[value]}; expected a value unique across environments"
+                )
+            seen[value] = path

@@ -1,0 +1,80 @@
+"""Every GCP and Kubernetes name the platform shares between Terraform and delivery, derived from the
+validated environment prefix. One place, so the stacks and the Kubernetes overlays cannot drift apart."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# Application components that run in the cluster under their own Google service account.
+APP_COMPONENTS = ("api-server", "ai-server", "backend", "temporal-worker")
+APP_NAMESPACE = "apps"
+GATEWAY_NAMESPACE = "gateway"
+TEMPORAL_NAMESPACE = "temporal"
+TEMPORAL_FRONTEND = "temporal-frontend.temporal.svc.cluster.local:7233"
+
+
+def resource_name(prefix: str, role: str) -> str:
+    """`<prefix>-<role>`, the shape of every GCP resource name."""
+    return f"{prefix}-{role}"
+
+
+def service_account_email(prefix: str, component: str, project_id: str) -> str:
+    return f"{resource_name(prefix, component)}@{project_id}.iam.gserviceaccount.com"
+
+
+@dataclass(frozen=True, kw_only=True)
+class DeliveryNames:
+    """Names the Kubernetes manifests and Skaffold need from Terraform-managed resources."""
+
+    prefix: str
+    project_id: str
+    region: str
+    domain: str
+
+    @property
+    def registry_url(self) -> str:
+        return f"{self.region}-docker.pkg.dev/{self.project_id}/{resource_name(self.prefix, 'apps')}"
+
+    @property
+    def edge_ip_name(self) -> str:
+        return resource_name(self.prefix, "edge-ip")
+
+    @property
+    def certificate_map_name(self) -> str:
+        return resource_name(self.prefix, "edge-certmap")
+
+    @property
+    def ssl_policy_name(self) -> str:
+        return resource_name(self.prefix, "edge-tls")
+
+    @property
+    def armor_policy_name(self) -> str:
+        return resource_name(self.prefix, "edge-armor")
+
+    @property
+    def api_hostname(self) -> str:
+        return f"api.{self.domain}"
+
+    @property
+    def ai_hostname(self) -> str:
+        return f"ai.{self.domain}"
+
+    def service_account_email(self, component: str) -> str:
+        return service_account_email(self.prefix, component, self.project_id)
+
+    def as_env(self) -> dict[str, str]:
+        """Flat KEY=value pairs, the form kustomize's configMapGenerator / replacements consume."""
+        values = {
+            "PROJECT_ID": self.project_id,
+            "REGION": self.region,
+            "REGISTRY_URL": self.registry_url,
+            "EDGE_IP_NAME": self.edge_ip_name,
+            "CERTIFICATE_MAP_NAME": self.certificate_map_name,
+            "SSL_POLICY_NAME": self.ssl_policy_name,
+            "ARMOR_POLICY_NAME": self.armor_policy_name,
+            "API_HOSTNAME": self.api_hostname,
+            "AI_HOSTNAME": self.ai_hostname,
+        }
+        for component in APP_COMPONENTS:
+            key = component.upper().replace("-", "_") + "_GSA"
+            values[key] = self.service_account_email(component)
+        return values

@@ -1,0 +1,31 @@
+"""Shared fixtures. Third-party reference data (schemas, CRDs, chart defaults) is read from the directory
+named by PLATFORM_THIRD_PARTY_DIR; see docs/testing.md."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+THIRD_PARTY_ENV = "PLATFORM_THIRD_PARTY_DIR"
+
+
+@pytest.fixture(scope="session")
+def third_party_dir() -> Path:
+    """The pinned upstream files (MANIFEST.tsv layout). Missing data fails the test, it never skips it."""
+    value = os.environ.get(THIRD_PARTY_ENV)
+    if not value:
+        pytest.fail(
+            f"{THIRD_PARTY_ENV} is not set. Run `make third-party` (downloads the pinned files listed in "
+            f"third_party.lock.tsv into .third_party/ and checks their sha256) or point {THIRD_PARTY_ENV} "
+            "at an existing copy, e.g. ../shared/third_party.",
+            pytrace=False,
+        )
+    path = Path(value).resolve()
+    if not (path / "MANIFEST.tsv").is_file():
+        pytest.fail(
+            f"{THIRD_PARTY_ENV}={value} has no MANIFEST.tsv. Run `make third-party` to download the pinned files.",
+            pytrace=False,
+        )
+    return path
