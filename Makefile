@@ -11,9 +11,12 @@ export PIPENV_IGNORE_VIRTUALENVS := 1
 export PIPENV_YES := 1
 # jsii prints an end-of-life banner on Node 20 on every run; Node >= 22 is recommended.
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
-THIRD_PARTY_DIR ?= .third_party
+# Pinned upstream schemas/charts/CRDs the tests validate against (docs/testing.md). CI points this at a
+# shared copy; elsewhere `make test` downloads them once into .third_party/.
+PLATFORM_THIRD_PARTY_DIR ?= $(CURDIR)/.third_party
+export PLATFORM_THIRD_PARTY_DIR
 
-.PHONY: install synth test bench third-party k8s-names clean
+.PHONY: install synth test snapshots bench third-party tools-check k8s-names clean
 
 $(TOOLS)/bin/pipenv:
 	$(PYTHON) -m venv $(TOOLS)
@@ -28,14 +31,22 @@ install: $(VENV)/.synced
 synth: install ## synthesize every environment from config/ into cdktf.out/
 	$(PY) main.py
 
-test: install ## the whole test suite (needs the pinned third-party data, see docs/testing.md)
+test: install tools-check third-party ## the whole test suite
 	$(PY) -m pytest
+
+snapshots: install ## accept changed stack snapshots after reviewing the diff like a plan
+	$(PY) -m pytest tests/test_snapshots.py --snapshot-update
 
 bench: install ## synth benchmark, see docs/performance.md
 	$(PY) benchmarks/synth.py
 
-third-party: install ## download the pinned upstream schemas/charts/CRDs into $(THIRD_PARTY_DIR)
-	$(PY) scripts/fetch_third_party.py --dest $(THIRD_PARTY_DIR)
+third-party: install ## the pinned upstream files, downloaded and verified once (needs internet)
+	@if [ ! -f "$(PLATFORM_THIRD_PARTY_DIR)/MANIFEST.tsv" ]; then \
+		$(PY) scripts/fetch_third_party.py --dest "$(PLATFORM_THIRD_PARTY_DIR)"; fi
+
+tools-check: ## tools the suite needs besides Python packages
+	@command -v node >/dev/null || { echo "node (20+, 22+ recommended) is required by jsii/CDKTF" >&2; exit 1; }
+	@command -v kubectl >/dev/null || { echo "kubectl (with built-in kustomize) is required to render k8s/ overlays" >&2; exit 1; }
 
 k8s-names: install ## regenerate k8s/overlays/*/platform-names.env from config/
 	$(PY) -m k8s.generate_platform_names

@@ -11,9 +11,9 @@ import time
 from pathlib import Path
 
 from stacks.config import ConfigError, load_configs
+from stacks.layers import LAYERS
 
 ROOT = Path(__file__).resolve().parent
-LAYERS = ("bootstrap", "network", "security", "cluster", "data", "observability")
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -28,7 +28,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--bootstrap-local-state",
         action="store_true",
-        help="bootstrap stacks keep state locally: the first apply, before the state bucket exists (docs/bootstrap.md)",
+        help="bootstrap stacks keep state in .bootstrap-state/: the first apply, before the bucket exists (docs/bootstrap.md)",
     )
     return parser.parse_args(argv)
 
@@ -55,12 +55,14 @@ def main(argv: list[str] | None = None) -> int:
     provider_loader.configure(eager=os.environ.get("PLATFORM_EAGER_PROVIDER_IMPORT") == "1")
     outdir = args.outdir or Path(os.environ.get("CDKTF_OUTDIR") or ROOT / "cdktf.out")
     try:
-        summaries = synthesize(configs, outdir, up_to=up_to, bootstrap_local_state=args.bootstrap_local_state)
+        state_dir = ROOT / ".bootstrap-state" if args.bootstrap_local_state else None
+        summaries = synthesize(configs, outdir, up_to=up_to, bootstrap_state_dir=state_dir)
     except ValueError as exc:
         print(f"error: {exc}\nnothing was synthesized; {outdir} is unchanged", file=sys.stderr)
         return 1
     for summary in summaries:
-        print(f"{summary.name:<28} {summary.resources:>4} resources  {summary.path.relative_to(outdir.resolve().parent)}")
+        shown = os.path.relpath(summary.path) if summary.path.is_relative_to(Path.cwd()) else summary.path
+        print(f"{summary.name:<28} {summary.resources:>4} resources  {shown}")
     total = sum(summary.resources for summary in summaries)
     print(f"{len(summaries)} stacks, {total} resources in {time.perf_counter() - started:.2f}s")
     return 0

@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 
 from constructs_lib.cdk import Construct, google
 
-ADMIN_PORTS = frozenset({"22", "3389", "5432", "3306", "6443", "10250", "2379"})
+# SSH, RDP, databases, Kubernetes API / kubelet / etcd: never reachable from the whole internet.
+ADMIN_PORTS = frozenset({22, 3389, 5432, 3306, 6443, 10250, 2379})
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -51,7 +52,7 @@ def check_rule(rule: FirewallRule, where: str) -> None:
         ipaddress.ip_network(cidr)
     internet = rule.direction == "INGRESS" and any(ipaddress.ip_network(c).prefixlen == 0 for c in rule.source_ranges)
     if internet and rule.action == "allow":
-        open_ports = [p for p in rule.ports or ("0-65535",) if any(str(a) in _port_range(p) for a in map(int, ADMIN_PORTS))]
+        open_ports = [p for p in rule.ports or ("0-65535",) if any(port in _port_range(p) for port in ADMIN_PORTS)]
         if open_ports:
             raise ValueError(
                 f"{where}: rule {rule.name}: allows 0.0.0.0/0 to administrative port(s) {open_ports}; use IAP "

@@ -3,7 +3,8 @@ so managed databases get private IPs only."""
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Mapping
 
 from constructs_lib.cdk import Construct, google
 
@@ -15,6 +16,7 @@ class PrivateServiceAccessProps:
     network: str
     cidr: str
     """The reserved range; /24 or larger (Cloud SQL needs room per region)."""
+    labels: Mapping[str, str] = field(default_factory=dict)
 
 
 class PrivateServiceAccess(Construct):
@@ -33,6 +35,7 @@ class PrivateServiceAccess(Construct):
             address=str(network.network_address),
             prefix_length=network.prefixlen,
             network=props.network,
+            labels=dict(props.labels),
         )
         self.connection = google.service_networking_connection.ServiceNetworkingConnection(
             self,

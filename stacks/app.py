@@ -10,8 +10,8 @@ from stacks.bootstrap import BootstrapStack
 from stacks.config import EnvironmentConfig
 from stacks.network import NetworkStack
 
-# Apply order. A stack may only consume outputs of layers before it.
-LAYERS = ("bootstrap", "network", "security", "cluster", "data", "observability")
+from stacks.layers import LAYERS
+from stacks.observability import ObservabilityStack
 
 # CDKTF feature flags of a current `cdktf init`, fixed here so `cdktf synth` and `python main.py`
 # produce the same logical ids.
@@ -22,19 +22,23 @@ APP_CONTEXT = {
 
 
 def build_environment(
-    app: App, env: EnvironmentConfig, *, up_to: str = LAYERS[-1], bootstrap_local_state: bool = False
+    app: App, env: EnvironmentConfig, *, up_to: str = LAYERS[-1], bootstrap_state_dir: Path | None = None
 ) -> list[LayerStack]:
     """Stacks of one environment in apply order, stopping after `up_to` (its dependencies included)."""
     if up_to not in LAYERS:
         raise ValueError(f"unknown layer {up_to!r}; expected one of {', '.join(LAYERS)}")
     wanted = LAYERS[: LAYERS.index(up_to) + 1]
     stacks: list[LayerStack] = []
-    bootstrap = BootstrapStack(app, env, local_state=bootstrap_local_state)
+    bootstrap = BootstrapStack(app, env, local_state_dir=bootstrap_state_dir)
     stacks.append(bootstrap)
     if "network" in wanted:
         network = NetworkStack(app, env)
         network.add_dependency(bootstrap)
         stacks.append(network)
+    if "observability" in wanted:
+        observability = ObservabilityStack(app, env)
+        observability.add_dependency(bootstrap)
+        stacks.append(observability)
     return stacks
 
 
@@ -43,9 +47,10 @@ def build_app(
     *,
     outdir: Path,
     up_to: str = LAYERS[-1],
-    bootstrap_local_state: bool = False,
+    bootstrap_state_dir: Path | None = None,
 ) -> App:
+    """`bootstrap_state_dir`: keep bootstrap state in local files there (first apply, docs/bootstrap.md)."""
     app = App(outdir=str(outdir), stack_traces=False, context=APP_CONTEXT)
     for env in configs:
-        build_environment(app, env, up_to=up_to, bootstrap_local_state=bootstrap_local_state)
+        build_environment(app, env, up_to=up_to, bootstrap_state_dir=bootstrap_state_dir)
     return app

@@ -1,6 +1,7 @@
 """What every layer stack has: its name, provider, labels and state location."""
 from __future__ import annotations
 
+from pathlib import Path
 from typing import ClassVar
 
 from constructs_lib.cdk import App, GcsBackend, LocalBackend, TerraformStack, google
@@ -14,7 +15,7 @@ class LayerStack(TerraformStack):
 
     layer: ClassVar[str]
 
-    def __init__(self, scope: App, env: EnvironmentConfig, *, local_state: bool = False) -> None:
+    def __init__(self, scope: App, env: EnvironmentConfig, *, local_state_dir: Path | None = None) -> None:
         super().__init__(scope, f"{env.name}-{self.layer}")
         self.env = env
         google.provider.GoogleProvider(
@@ -27,8 +28,9 @@ class LayerStack(TerraformStack):
             default_labels=self.default_labels(),
             add_terraform_attribution_label=False,
         )
-        if local_state:
-            LocalBackend(self, path=f"terraform.{self.node.id}.tfstate")
+        if local_state_dir is not None:
+            # Outside cdktf.out, which every synth replaces: this state must survive until it is pushed.
+            LocalBackend(self, path=str(local_state_dir / f"{self.node.id}.tfstate"))
         else:
             GcsBackend(self, bucket=env.state_bucket, prefix=self.state_prefix)
 

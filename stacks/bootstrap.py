@@ -2,6 +2,8 @@
 the keyless CI identities. Applied once by a person (see docs/bootstrap.md), then by CI."""
 from __future__ import annotations
 
+from pathlib import Path
+
 from constructs_lib.cdk import App, google
 from constructs_lib.gitlab_federation import GitlabFederation, GitlabFederationProps
 from constructs_lib.project_services import ProjectServices, ProjectServicesProps
@@ -54,7 +56,8 @@ PLAN_ROLES = (
 )
 
 # Apply administers exactly the services the platform manages. Broad by nature, so it is reachable only
-# from protected branches (see GitlabFederation) and holds no primitive role.
+# from protected branches (see GitlabFederation) and holds no primitive role. It may act as a service
+# account only where granted on that account (the GKE node account), never project-wide.
 APPLY_ROLES = (
     "roles/artifactregistry.admin",
     "roles/binaryauthorization.policyEditor",
@@ -68,7 +71,6 @@ APPLY_ROLES = (
     "roles/gkebackup.admin",
     "roles/iam.roleAdmin",
     "roles/iam.serviceAccountAdmin",
-    "roles/iam.serviceAccountUser",
     "roles/iam.workloadIdentityPoolAdmin",
     "roles/logging.configWriter",
     "roles/monitoring.admin",
@@ -82,8 +84,8 @@ APPLY_ROLES = (
 class BootstrapStack(LayerStack):
     layer = "bootstrap"
 
-    def __init__(self, scope: App, env: EnvironmentConfig, *, local_state: bool = False) -> None:
-        super().__init__(scope, env, local_state=local_state)
+    def __init__(self, scope: App, env: EnvironmentConfig, *, local_state_dir: Path | None = None) -> None:
+        super().__init__(scope, env, local_state_dir=local_state_dir)
         services = ProjectServices(
             self, "services", ProjectServicesProps(project_id=env.project_id, services=REQUIRED_SERVICES)
         )

@@ -6,6 +6,7 @@ names the file, the field, the bad value and what is expected.
 """
 from __future__ import annotations
 
+import datetime
 import difflib
 import ipaddress
 import itertools
@@ -22,6 +23,8 @@ from pydantic import (
     ValidationError,
     model_validator,
 )
+
+from stacks.naming import APP_COMPONENTS, APP_NAMESPACE, TEMPORAL_NAMESPACE
 
 # GCP naming rules, checked once here so that every derived name `<prefix>-<role>` is valid.
 # The prefix is short enough that the longest role we use ("temporal-worker") still fits a service
@@ -104,11 +107,13 @@ class NetworkConfig(_Model):
     nat_min_ports_per_vm: int = Field(default=64, ge=32, le=65536)
 
     @model_validator(mode="after")
-    def _control_plane_is_slash_28(self) -> "NetworkConfig":
+    def _range_sizes(self) -> "NetworkConfig":
         if ipaddress.IPv4Network(self.control_plane_cidr).prefixlen != 28:
             raise ValueError(
                 f"control_plane_cidr: {self.control_plane_cidr!r} must be a /28 (GKE private control-plane range)"
             )
+        if ipaddress.IPv4Network(self.psa_cidr).prefixlen > 24:
+            raise ValueError(f"psa_cidr: {self.psa_cidr!r} is too small; expected a /24 or larger for Cloud SQL")
         return self
 
     def ranges(self) -> dict[str, ipaddress.IPv4Network]:
@@ -139,12 +144,20 @@ class CiConfig(_Model):
     )
 
 
+Zone = Annotated[str, _pattern(r"^[a-z]+-[a-z]+[0-9]+-[a-z]$", "a GCP zone such as europe-west4-a")]
+
+
 class NodePoolConfig(_Model):
     machine_type: Annotated[str, _pattern(r"^[a-z0-9]+-[a-z0-9-]+$", "a GCE machine type such as e2-standard-4")]
     min_nodes: int = Field(ge=0, description="Per zone.")
     max_nodes: int = Field(ge=1, description="Per zone.")
     spot: bool = False
     disk_size_gb: int = Field(default=100, ge=20, le=65536)
+    zones: tuple[Zone, ...] = Field(
+        default=(),
+        description="Zones of this pool, a subset of the environment's zones (e.g. where the GPU type is "
+        "offered). Empty (default): every zone of the environment.",
+    )
 
     @model_validator(mode="after")
     def _bounds(self) -> "NodePoolConfig":
@@ -156,6 +169,11 @@ class NodePoolConfig(_Model):
 class GpuNodePoolConfig(NodePoolConfig):
     accelerator_type: Annotated[str, _pattern(r"^nvidia-[a-z0-9-]+$", "a GKE accelerator type such as nvidia-l4")]
     accelerator_count: int = Field(default=1, ge=1, le=8)
+    gpu_driver_version: Literal["DEFAULT", "LATEST"] = Field(
+        default="DEFAULT",
+        description="NVIDIA driver GKE installs: the one paired with the node version (DEFAULT, the default) or "
+        "the newest (LATEST).",
+    )
 
 
 class NodePoolsConfig(_Model):
@@ -169,6 +187,148 @@ class WorkloadIdentityBinding(_Model):
     service_account: K8sName
 
 
+# Components that run in the cluster under their own Google service account, and the Kubernetes service
+# account each one uses by default: the names stacks/naming.py and the Kubernetes delivery share. An
+# environment overrides an entry under `workloads:` only when its delivery names a KSA differently.
+DEFAULT_WORKLOADS: Mapping[str, WorkloadIdentityBinding] = {
+    **{c: WorkloadIdentityBinding(namespace=APP_NAMESPACE, service_account=c) for c in APP_COMPONENTS},
+    "temporal-server": WorkloadIdentityBinding(namespace=TEMPORAL_NAMESPACE, service_account="temporal-server"),
+    "influxdb": WorkloadIdentityBinding(namespace="influxdb", service_account="influxdb"),
+    "grafana": WorkloadIdentityBinding(namespace="monitoring", service_account="grafana"),
+    "prometheus": WorkloadIdentityBinding(namespace="monitoring", service_account="prometheus"),
+    "alertmanager": WorkloadIdentityBinding(namespace="monitoring", service_account="alertmanager"),
+}
+
+
+def _known_workloads(value: Mapping[str, WorkloadIdentityBinding]) -> Mapping[str, WorkloadIdentityBinding]:
+    unknown = sorted(set(value) - set(DEFAULT_WORKLOADS))
+    if unknown:
+        raise ValueError(f"{unknown[0]}: unknown component; expected one of: {', '.join(DEFAULT_WORKLOADS)}")
+    return {**DEFAULT_WORKLOADS, **value}
+
+
+def _rfc3339(value: str) -> str:
+    if not re.match(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$", value):
+        raise ValueError("expected an RFC 3339 UTC timestamp such as 2026-01-03T02:00:00Z")
+    try:
+        datetime.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise ValueError(f"expected an RFC 3339 UTC timestamp such as 2026-01-03T02:00:00Z ({exc})")
+    return value
+
+
+Timestamp = Annotated[str, AfterValidator(_rfc3339)]
+
+
+def _parse_time(value: str) -> datetime.datetime:
+    return datetime.datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+class MaintenanceWindowConfig(_Model):
+    """When GKE may upgrade: the first occurrence's start/end and an RFC 5545 recurrence."""
+
+    start: Timestamp = "2026-01-03T02:00:00Z"
+    end: Timestamp = "2026-01-03T08:00:00Z"
+    recurrence: Annotated[str, _pattern(r"^FREQ=(DAILY|WEEKLY)(;[A-Z]+=[A-Z0-9,]+)*$", "an RFC 5545 rule such as FREQ=WEEKLY;BYDAY=SA,SU")] = Field(
+        default="FREQ=WEEKLY;BYDAY=SA,SU", description="Default: weekends, 02:00-08:00 UTC."
+    )
+
+    @model_validator(mode="after")
+    def _long_enough(self) -> "MaintenanceWindowConfig":
+        hours = (_parse_time(self.end) - _parse_time(self.start)).total_seconds() / 3600
+        if hours < 4:
+            raise ValueError(
+                f"end: {self.end!r} is {hours:g} hours after start {self.start!r}; GKE needs windows of at least 4 hours"
+            )
+        return self
+
+
+class MaintenanceExclusionConfig(_Model):
+    name: ShortName
+    start: Timestamp
+    end: Timestamp
+    scope: Literal["NO_UPGRADES", "NO_MINOR_UPGRADES", "NO_MINOR_OR_NODE_UPGRADES"] = Field(
+        default="NO_UPGRADES", description="What is held back. NO_UPGRADES (default) may last at most 30 days."
+    )
+
+    @model_validator(mode="after")
+    def _span(self) -> "MaintenanceExclusionConfig":
+        days = (_parse_time(self.end) - _parse_time(self.start)).total_seconds() / 86400
+        if days <= 0:
+            raise ValueError(f"end: {self.end!r} is not after start {self.start!r}")
+        if self.scope == "NO_UPGRADES" and days > 30:
+            raise ValueError(
+                f"end: {self.end!r} makes a {days:g}-day NO_UPGRADES exclusion; GKE allows at most 30 days "
+                "(use NO_MINOR_UPGRADES for longer freezes)"
+            )
+        return self
+
+
+class MaintenanceConfig(_Model):
+    window: MaintenanceWindowConfig = MaintenanceWindowConfig()
+    exclusions: tuple[MaintenanceExclusionConfig, ...] = Field(
+        default=(), description="Periods without upgrades, e.g. a release freeze. Default: none."
+    )
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> "MaintenanceConfig":
+        names = [exclusion.name for exclusion in self.exclusions]
+        for index, name in enumerate(names):
+            if name in names[:index]:
+                raise ValueError(f"exclusions.{index}.name: {name!r} is used twice; expected unique names")
+        return self
+
+
+class BackupConfig(_Model):
+    """Backup for GKE: which namespaces, how often, how long backups are kept."""
+
+    namespaces: tuple[K8sName, ...] = Field(
+        default=("apps", "temporal", "influxdb", "monitoring"),
+        min_length=1,
+        description="Namespaces with state worth restoring (manifests, secrets and volume data).",
+    )
+    cron_schedule: Annotated[str, _pattern(r"^(\S+ ){4}\S+$", "a 5-field cron expression such as '0 3 * * *'")] = Field(
+        default="0 3 * * *", description="When backups run (UTC). Default: daily at 03:00."
+    )
+    retain_days: int = Field(default=30, ge=1, le=365, description="Days a backup is kept. Default: 30.")
+    delete_lock_days: int = Field(
+        default=0, ge=0, le=90, description="Days a backup cannot be deleted, even by an admin. Default: 0."
+    )
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "BackupConfig":
+        for index, namespace in enumerate(self.namespaces):
+            if namespace in self.namespaces[:index]:
+                raise ValueError(f"namespaces.{index}: {namespace!r} is listed twice")
+        if self.delete_lock_days > self.retain_days:
+            raise ValueError(
+                f"delete_lock_days: {self.delete_lock_days} exceeds retain_days ({self.retain_days}); a backup "
+                "cannot be locked longer than it is kept"
+            )
+        return self
+
+
+class RegistryConfig(_Model):
+    """Cleanup of the Artifact Registry repository `<prefix>-apps`."""
+
+    keep_recent: int = Field(default=20, ge=1, le=1000, description="Newest versions per image always kept. Default: 20.")
+    delete_untagged_after_days: int = Field(
+        default=14, ge=1, le=365, description="Untagged versions older than this are deleted. Default: 14."
+    )
+    immutable_tags: bool = Field(default=True, description="A pushed tag never moves (images are addressed by tag). Default: on.")
+
+
+class SurgeUpgradeConfig(_Model):
+    max_surge: int = Field(default=1, ge=0, le=20, description="Extra nodes during an upgrade. Default: 1.")
+    max_unavailable: int = Field(default=0, ge=0, le=20, description="Nodes down at once during an upgrade. Default: 0.")
+
+    @model_validator(mode="after")
+    def _progress(self) -> "SurgeUpgradeConfig":
+        if self.max_surge == 0 and self.max_unavailable == 0:
+            raise ValueError("max_surge: 0 together with max_unavailable 0 would never upgrade; expected one of them >= 1")
+        return self
+
+
 class ClusterConfig(_Model):
     kubernetes_version: Annotated[str, _pattern(r"^1\.[0-9]{2}$", "a Kubernetes minor version such as 1.33")]
     release_channel: Literal["RAPID", "REGULAR", "STABLE"] = "REGULAR"
@@ -176,6 +336,32 @@ class ClusterConfig(_Model):
         default=(), description="Who may reach the control plane besides the VPC. Empty: VPC only."
     )
     node_pools: NodePoolsConfig
+    private_endpoint: bool = Field(
+        default=False,
+        description="Control plane reachable on its private IP only (from the VPC: CI runners and bastion in the "
+        "management subnet). Default: off, the public endpoint is open to master_authorized_networks only.",
+    )
+    autoscaling_profile: Literal["BALANCED", "OPTIMIZE_UTILIZATION"] = Field(
+        default="BALANCED", description="Cluster autoscaler: keep headroom (BALANCED, default) or pack nodes tightly."
+    )
+    binary_authorization: Literal["ENFORCE", "DRYRUN"] = Field(
+        default="ENFORCE",
+        description="Images outside the allowlist are blocked (ENFORCE, default) or only audit-logged (DRYRUN).",
+    )
+    security_posture: Literal["BASIC", "ENTERPRISE", "DISABLED"] = Field(
+        default="BASIC", description="GKE security posture dashboard (workload configuration audit). Default: BASIC."
+    )
+    vulnerability_scanning: Literal["VULNERABILITY_DISABLED", "VULNERABILITY_BASIC", "VULNERABILITY_ENTERPRISE"] = Field(
+        default="VULNERABILITY_BASIC", description="Container OS vulnerability scanning. Default: VULNERABILITY_BASIC."
+    )
+    rbac_security_group: Annotated[str, _pattern(r"^gke-security-groups@[a-z0-9.-]+\.[a-z]{2,}$", "gke-security-groups@<your Workspace domain>")] | None = Field(
+        default=None,
+        description="Google Groups for RBAC: the group whose member groups RoleBindings may name. Default: none.",
+    )
+    maintenance: MaintenanceConfig = MaintenanceConfig()
+    backup: BackupConfig = BackupConfig()
+    registry: RegistryConfig = RegistryConfig()
+    node_upgrade: SurgeUpgradeConfig = SurgeUpgradeConfig()
 
     @model_validator(mode="after")
     def _no_open_control_plane(self) -> "ClusterConfig":
@@ -210,6 +396,72 @@ class NotificationsConfig(_Model):
     pagerduty_services: tuple[ShortName, ...] = ()
 
 
+class SecretsConfig(_Model):
+    replication: Literal["automatic", "user_managed"] = Field(
+        default="automatic",
+        description="Secret Manager replication: Google-chosen locations (automatic, default) or the listed regions.",
+    )
+    locations: tuple[Region, ...] = Field(
+        default=(), description="user_managed only: replica regions. Empty (default): the environment's region."
+    )
+
+    @model_validator(mode="after")
+    def _locations_need_user_managed(self) -> "SecretsConfig":
+        if self.locations and self.replication != "user_managed":
+            raise ValueError(
+                f"locations: {list(self.locations)!r} is set but replication is {self.replication!r}; expected "
+                "replication: user_managed, or no locations"
+            )
+        return self
+
+
+class RateLimitConfig(_Model):
+    """Per client IP, evaluated after the WAF rules."""
+
+    action: Literal["throttle", "rate_based_ban"] = Field(
+        default="throttle", description="throttle (default): excess requests get 429; rate_based_ban: the IP is banned."
+    )
+    requests: int = Field(default=600, ge=1, le=1_000_000, description="Requests per interval. Default: 600.")
+    interval_sec: Literal[10, 30, 60, 120, 180, 240, 300, 600, 900, 1200, 1800, 2700, 3600] = Field(
+        default=60, description="Window length in seconds. Default: 60."
+    )
+    ban_duration_sec: int = Field(default=600, ge=60, le=86400, description="rate_based_ban only. Default: 600.")
+
+
+class WafConfig(_Model):
+    sensitivity: int = Field(
+        default=1, ge=1, le=4, description="OWASP CRS 3.3 sensitivity level; 1 (default) has the fewest false positives."
+    )
+    preview: bool = Field(default=False, description="Rules only log, never block. Off unless preview_reason says why.")
+    preview_reason: str | None = Field(default=None, min_length=10, description="Required when preview is on.")
+    rate_limit: RateLimitConfig = RateLimitConfig()
+
+    @model_validator(mode="after")
+    def _preview_needs_reason(self) -> "WafConfig":
+        if self.preview and not self.preview_reason:
+            raise ValueError(
+                "preview: true needs preview_reason (at least 10 characters) explaining why the WAF may only log"
+            )
+        return self
+
+
+class EdgeConfig(_Model):
+    ssl_profile: Literal["MODERN", "RESTRICTED"] = Field(
+        default="MODERN", description="Load-balancer TLS profile; TLS 1.2 is the minimum either way. Default: MODERN."
+    )
+    static_cdn: bool = Field(
+        default=False,
+        description="Serve static assets from a Cloud CDN-backed bucket at static.<domain>. Default: off.",
+    )
+
+
+class SecurityConfig(_Model):
+    kms_rotation_days: int = Field(default=90, ge=1, le=90, description="Cloud KMS key rotation period. Default: 90 (the CIS maximum).")
+    secrets: SecretsConfig = SecretsConfig()
+    waf: WafConfig = WafConfig()
+    edge: EdgeConfig = EdgeConfig()
+
+
 class EnvironmentConfig(_Model):
     name: ShortName
     tier: Literal["dev", "staging", "prod"] = Field(description="Drives policy: prod demands protection and HA.")
@@ -229,6 +481,36 @@ class EnvironmentConfig(_Model):
     cluster: ClusterConfig
     protection: ProtectionConfig = ProtectionConfig()
     notifications: NotificationsConfig = NotificationsConfig()
+    security: SecurityConfig = SecurityConfig()
+    workloads: Annotated[Mapping[str, WorkloadIdentityBinding], AfterValidator(_known_workloads)] = Field(
+        default_factory=lambda: dict(DEFAULT_WORKLOADS),
+        description="Component → Kubernetes namespace and service account bound to its Google service account. "
+        "Default: DEFAULT_WORKLOADS; list only the components whose KSA differs.",
+    )
+
+    @model_validator(mode="after")
+    def _node_pool_zones(self) -> "EnvironmentConfig":
+        for pool in ("general", "gpu", "workers"):
+            for index, zone in enumerate(getattr(self.cluster.node_pools, pool).zones):
+                if zone not in self.zones:
+                    raise ValueError(
+                        f"cluster.node_pools.{pool}.zones.{index}: {zone!r} is not one of the environment's zones; "
+                        f"expected one of {', '.join(self.zones)}"
+                    )
+        return self
+
+    @model_validator(mode="after")
+    def _prod_enforces(self) -> "EnvironmentConfig":
+        if self.tier != "prod":
+            return self
+        if self.security.waf.preview:
+            raise ValueError("security.waf.preview: got True; tier 'prod' must block WAF matches; expected false")
+        if self.cluster.binary_authorization != "ENFORCE":
+            raise ValueError(
+                f"cluster.binary_authorization: got {self.cluster.binary_authorization!r}; tier 'prod' must block "
+                "images outside the allowlist; expected ENFORCE"
+            )
+        return self
 
     @model_validator(mode="after")
     def _zones_in_region(self) -> "EnvironmentConfig":
@@ -311,6 +593,19 @@ def _describe(error: dict, source: str) -> str:
     return f"{source}: {field}: got {value!r}; {message}"
 
 
+def _without_typo_echoes(errors: list[dict]) -> list[dict]:
+    """A misspelt required key shows up twice (unknown + missing); keep only the 'unknown' line, whose
+    'did you mean' already names the missing field."""
+    misspelt = set()
+    for error in errors:
+        if error["type"] == "extra_forbidden":
+            loc = tuple(error["loc"])
+            allowed = _expected_fields(EnvironmentConfig, loc)
+            for match in difflib.get_close_matches(str(loc[-1]), allowed, n=1):
+                misspelt.add(loc[:-1] + (match,))
+    return [e for e in errors if not (e["type"] == "missing" and tuple(e["loc"]) in misspelt)]
+
+
 def _freeze(value: Any) -> Any:
     """YAML lists become tuples: the model is immutable and strict mode does not coerce lists."""
     if isinstance(value, list):
@@ -327,7 +622,7 @@ def parse_environment(data: Any, source: str) -> EnvironmentConfig:
     try:
         return EnvironmentConfig.model_validate(_freeze(data))
     except ValidationError as exc:
-        lines = [_describe(error, source) for error in exc.errors()]
+        lines = [_describe(error, source) for error in _without_typo_echoes(exc.errors())]
         raise ConfigError("\n".join(lines)) from None
 
 
@@ -348,8 +643,9 @@ def load_environment(path: Path) -> EnvironmentConfig:
 
 
 def load_configs(config_dir: Path, only: tuple[str, ...] = ()) -> tuple[EnvironmentConfig, ...]:
-    """Every `*.yaml` in `config_dir` (sorted by file name), or the environments named in `only`."""
-    files = sorted(config_dir.glob("*.yaml"))
+    """Every `*.yaml` in `config_dir` (sorted by file name), or the environments named in `only`. Files
+    whose name starts with `_` are about environments, not environments (e.g. `_differences.yaml`)."""
+    files = sorted(path for path in config_dir.glob("*.yaml") if not path.name.startswith("_"))
     if not files:
         raise ConfigError(f"{config_dir}: no environment files (*.yaml) found")
     configs: list[EnvironmentConfig] = []

@@ -4,6 +4,7 @@ constructs; they receive one of these."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Mapping
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -30,3 +31,35 @@ class NetworkOutputs:
     public_zone_dns_name: str
     private_zone_name: str
     psa_connection_id: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class SecurityOutputs:
+    node_service_account: str
+    """Email of the GKE node service account."""
+    workload_service_accounts: Mapping[str, str]
+    """Component → service account resource name (`projects/<p>/serviceAccounts/<email>`), the target of
+    its Workload Identity binding (made in the cluster stack, once the identity pool exists)."""
+    gke_secrets_key: str
+    """Cloud KMS key id for GKE application-layer secrets encryption."""
+    registry_key: str
+    """Cloud KMS key id for the Artifact Registry repository (CMEK)."""
+    secret_ids: Mapping[str, str]
+    """Credential name → Secret Manager secret id, for the delivery's SecretProviderClass."""
+    armor_policy_name: str
+    edge_ip_address: str
+    certificate_map_name: str
+    ssl_policy_name: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class ClusterOutputs:
+    cluster_name: str
+    endpoint: str
+    """Control-plane address (IP or private IP), without scheme."""
+    ca_certificate: str
+    """Base64-encoded cluster CA certificate."""
+    location: str
+    node_service_account: str
+    workload_identity_pool: str
+    registry_url: str

@@ -18,6 +18,8 @@ IAP_TCP_FORWARDING_RANGE = "35.235.240.0/20"
 # Admission webhooks and aggregated APIs (KEDA metrics 6443, webhooks 8443/9443) that a private
 # control plane must reach on the nodes; GKE's own rule only opens 443 and 10250.
 CONTROL_PLANE_WEBHOOK_PORTS = ("6443", "8443", "9443")
+# What load balancers reach: the workloads' container port (container-native NEGs) and NodePorts.
+SERVING_PORTS = ("8080", "30000-32767")
 
 
 class NetworkStack(LayerStack):
@@ -81,8 +83,9 @@ class NetworkStack(LayerStack):
                     ),
                     FirewallRule(
                         name="allow-health-checks",
-                        description="Google load-balancer health checks and proxies to GKE nodes",
+                        description="Google load-balancer health checks and proxies to serving and node ports",
                         protocol="tcp",
+                        ports=SERVING_PORTS,
                         source_ranges=HEALTH_CHECK_RANGES,
                         target_tags=(node_tag,),
                     ),
@@ -132,7 +135,11 @@ class NetworkStack(LayerStack):
             self,
             "psa",
             PrivateServiceAccessProps(
-                project_id=env.project_id, name=self.resource_name("psa"), network=vpc.network.id, cidr=plan.psa_cidr
+                project_id=env.project_id,
+                name=self.resource_name("psa"),
+                network=vpc.network.id,
+                cidr=plan.psa_cidr,
+                labels=self.labels_for("private-service-access"),
             ),
         )
         self.outputs = NetworkOutputs(

@@ -40,14 +40,14 @@ def atomic_directory(target: Path) -> Iterator[Path]:
 
 
 def synthesize(
-    configs: Sequence[EnvironmentConfig], outdir: Path, *, up_to: str, bootstrap_local_state: bool = False
+    configs: Sequence[EnvironmentConfig], outdir: Path, *, up_to: str, bootstrap_state_dir: Path | None = None
 ) -> list[StackSummary]:
     from stacks.app import build_app  # imports the CDK; kept out of config validation's path
 
     with atomic_directory(outdir) as staging:
-        app = build_app(configs, outdir=staging, up_to=up_to, bootstrap_local_state=bootstrap_local_state)
+        app = build_app(configs, outdir=staging, up_to=up_to, bootstrap_state_dir=bootstrap_state_dir)
         app.synth()
-    return summarize(outdir)
+    return summarize(outdir.resolve())
 
 
 def summarize(outdir: Path) -> list[StackSummary]:

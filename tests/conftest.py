@@ -29,3 +29,24 @@ def third_party_dir() -> Path:
             pytrace=False,
         )
     return path
+
+
+ENVIRONMENTS = ("dev", "staging", "prod")
+
+
+@pytest.fixture(scope="session")
+def configs():
+    from stacks.config import load_configs
+
+    return {config.name: config for config in load_configs(REPO_ROOT / "config")}
+
+
+@pytest.fixture(scope="session")
+def synthesized(configs, tmp_path_factory):
+    """One real `App.synth()` of every environment per test session, shared by all tests."""
+    from stacks.app import build_app
+    from tests.synth import Synthesized
+
+    outdir = tmp_path_factory.mktemp("cdktf.out")
+    build_app(configs.values(), outdir=outdir).synth()
+    return Synthesized.read(outdir)

@@ -46,24 +46,25 @@ class StructLogger:
     def __init__(self, logger: logging.Logger):
         self._logger = logger
 
-    def _log(self, level: int, message: str, exc_info: Any = None, **fields: Any) -> None:
+    def _log(self, level: int, message: str, exc_info: bool, fields: dict[str, Any]) -> None:
         if self._logger.isEnabledFor(level):
             self._logger.log(level, message, exc_info=exc_info, extra={"fields": fields})
 
-    def debug(self, message: str, **fields: Any) -> None:
-        self._log(logging.DEBUG, message, **fields)
+    def debug(self, message: str, /, **fields: Any) -> None:
+        self._log(logging.DEBUG, message, False, fields)
 
-    def info(self, message: str, **fields: Any) -> None:
-        self._log(logging.INFO, message, **fields)
+    def info(self, message: str, /, **fields: Any) -> None:
+        self._log(logging.INFO, message, False, fields)
 
-    def warning(self, message: str, **fields: Any) -> None:
-        self._log(logging.WARNING, message, **fields)
+    def warning(self, message: str, /, **fields: Any) -> None:
+        self._log(logging.WARNING, message, False, fields)
 
-    def error(self, message: str, **fields: Any) -> None:
-        self._log(logging.ERROR, message, **fields)
+    def error(self, message: str, /, **fields: Any) -> None:
+        self._log(logging.ERROR, message, False, fields)
 
-    def exception(self, message: str, **fields: Any) -> None:
-        self._log(logging.ERROR, message, exc_info=True, **fields)
+    def exception(self, message: str, /, **fields: Any) -> None:
+        """Log at ERROR with the current exception's traceback in the "exception" key."""
+        self._log(logging.ERROR, message, True, fields)
 
     def is_debug(self) -> bool:
         return self._logger.isEnabledFor(logging.DEBUG)

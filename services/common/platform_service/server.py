@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import re
+import socket
 import sys
 import threading
 import time
@@ -180,7 +181,8 @@ class Service:
         self._server: Optional[ThreadingHTTPServer] = None
         self._serve_thread: Optional[threading.Thread] = None
         self._lock = threading.Condition()
-        self._in_flight = 0
+        self._in_flight = 0  # every request being handled, probes included: shutdown waits for these
+        self._active = 0  # non-probe requests: bounded by MAX_CONCURRENT_REQUESTS, exported as a gauge
         self._started = False
         self._draining = False
         self._stopped = False
@@ -241,7 +243,8 @@ class Service:
             raise RuntimeError("service already started")
         handler_cls = type("BoundHandler", (_RequestHandler,), {
             "service": self, "timeout": self.config.keepalive_timeout_seconds})
-        self._server = _Server((self.config.host, self.config.port), handler_cls)
+        server_cls = _Server6 if ":" in self.config.host else _Server  # BIND_ADDRESS=:: for IPv6/dual-stack
+        self._server = server_cls((self.config.host, self.config.port), handler_cls)
         self._server.log = self.log
         self._serve_thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": self._poll_interval},
@@ -255,7 +258,7 @@ class Service:
         return host, port
 
     def request_shutdown(self, reason: str = "requested") -> None:
-        """Signal-safe: mark the service as draining and wake whoever waits in `wait_for_shutdown_request`."""
+        """Thread-safe: mark the service as draining and wake whoever waits in `wait_for_shutdown_request`."""
         if not self._draining:
             self._shutdown_reason = reason
             self._draining = True
@@ -314,17 +317,23 @@ class Service:
         return None, {}, path_matched
 
     def _enter(self, probe: bool) -> bool:
+        """Probes and scrapes bypass the concurrency limit and stay out of the in-flight gauge (a scrape
+        would otherwise always count itself); they are still waited for on shutdown."""
         with self._lock:
-            if not probe and self._in_flight >= self.config.max_concurrent_requests:
-                return False
+            if not probe:
+                if self._active >= self.config.max_concurrent_requests:
+                    return False
+                self._active += 1
+                self.metrics.in_flight.inc()
             self._in_flight += 1
-            self.metrics.in_flight.inc()
             return True
 
-    def _leave(self) -> None:
+    def _leave(self, probe: bool) -> None:
         with self._lock:
             self._in_flight -= 1
-            self.metrics.in_flight.dec()
+            if not probe:
+                self._active -= 1
+                self.metrics.in_flight.dec()
             self._lock.notify_all()
 
     def handle(self, method: str, raw_path: str, headers: Any, body: bytes) -> tuple[Response, str]:
@@ -380,6 +389,10 @@ class _Server(ThreadingHTTPServer):
         self.log.debug("connection error", error=type(exc).__name__, detail=str(exc))
 
 
+class _Server6(_Server):
+    address_family = socket.AF_INET6
+
+
 class _RequestHandler(BaseHTTPRequestHandler):
     service: Service  # set on the per-service subclass
     protocol_version = "HTTP/1.1"
@@ -415,7 +428,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
                 self.close_connection = True
             self._send(response)
         finally:
-            service._leave()
+            service._leave(probe)
         elapsed = time.perf_counter() - started
         method_label = _method_label(method)
         service.metrics.requests.labels(method_label, label, str(response.status)).inc()

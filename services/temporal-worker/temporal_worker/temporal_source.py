@@ -117,6 +117,8 @@ class TemporalTaskSource:
                                   f"(namespace {self.namespace}): {errors[0]}") from errors[0]
 
     def poll(self, timeout: float) -> Optional[Task]:
+        if self._shutdown_requested:
+            timeout = min(timeout, 0.05)  # notice the SDK worker closing promptly
         try:
             return self._tasks.get(timeout=timeout)
         except queue.Empty:

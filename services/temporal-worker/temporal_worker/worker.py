@@ -34,13 +34,14 @@ class WorkerMetrics:
 class WorkerLoop:
     def __init__(self, source: TaskSource, handlers: Mapping[str, TaskHandler], *, concurrency: int,
                  metrics: WorkerMetrics, log: StructLogger, poll_timeout: float = 1.0,
-                 max_backoff: float = 10.0):
+                 initial_backoff: float = 0.5, max_backoff: float = 10.0):
         self.source = source
         self.handlers = dict(handlers)
         self.concurrency = concurrency
         self.metrics = metrics
         self.log = log
         self.poll_timeout = poll_timeout
+        self.initial_backoff = initial_backoff
         self.max_backoff = max_backoff
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -65,7 +66,7 @@ class WorkerLoop:
         self._starter.start()
 
     def _connect_then_poll(self) -> None:
-        delay = 0.5
+        delay = self.initial_backoff
         while not self._stop.is_set():
             try:
                 self.source.start()
@@ -94,7 +95,7 @@ class WorkerLoop:
                 task = self.source.poll(self.poll_timeout)
             except Exception as exc:
                 self.metrics.poll_errors.inc()
-                backoff = min(max(backoff * 2, 0.1), self.max_backoff)
+                backoff = min(max(backoff * 2, self.initial_backoff), self.max_backoff)
                 self.log.warning("poll failed", error=f"{type(exc).__name__}: {exc}", retry_in_seconds=backoff)
                 if self._stop.wait(backoff) and self.source.drained():
                     return

@@ -1,0 +1,1 @@
+"""Kubernetes delivery: kustomize bases/overlays (data) plus the small Python helpers that generate and render them."""

@@ -1,0 +1,46 @@
+"""`<env>-observability`: where alerts go, and the outside-in check that the platform answers.
+
+E-mail channels come from `notifications.emails`. Slack and PagerDuty need credentials, which never enter
+Terraform state: they are wired in Alertmanager/Grafana from Secret Manager, not here.
+"""
+from __future__ import annotations
+
+import re
+
+from constructs_lib.cdk import App, google
+from constructs_lib.uptime_alert import UptimeAlert, UptimeAlertProps
+from stacks.base import LayerStack
+from stacks.config import EnvironmentConfig
+from stacks.naming import DeliveryNames
+
+
+class ObservabilityStack(LayerStack):
+    layer = "observability"
+
+    def __init__(self, scope: App, env: EnvironmentConfig) -> None:
+        super().__init__(scope, env)
+        channels = [
+            google.monitoring_notification_channel.MonitoringNotificationChannel(
+                self,
+                # Keyed by address, not position: removing one address must not move the others' state.
+                "email-" + re.sub(r"[^a-z0-9]+", "-", address.lower()),
+                project=env.project_id,
+                type="email",
+                display_name=f"{env.name}: {address}",
+                labels={"email_address": address},
+                user_labels=self.labels_for("alerting"),
+            )
+            for address in env.notifications.emails
+        ]
+        names = DeliveryNames(prefix=env.prefix, project_id=env.project_id, region=env.region, domain=env.domain)
+        UptimeAlert(
+            self,
+            "api-uptime",
+            UptimeAlertProps(
+                project_id=env.project_id,
+                name=self.resource_name("api-uptime"),
+                host=names.api_hostname,
+                notification_channels=tuple(channel.id for channel in channels),
+                labels=self.labels_for("alerting"),
+            ),
+        )

@@ -1,0 +1,218 @@
+"""Every bad input gets one clear message (file, field, bad value, expectation), a non-zero exit, and
+leaves the previous cdktf.out exactly as it was."""
+from __future__ import annotations
+
+import hashlib
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+import main
+from tests.conftest import REPO_ROOT
+
+
+def tree_digest(root: Path) -> dict[str, str]:
+    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture
+def workspace(tmp_path):
+    """A copy of the example configs and a previous cdktf.out that must survive every failure."""
+    config_dir = tmp_path / "config"
+    shutil.copytree(REPO_ROOT / "config", config_dir, ignore=shutil.ignore_patterns("_*"))
+    outdir = tmp_path / "cdktf.out"
+    (outdir / "stacks" / "dev-network").mkdir(parents=True)
+    (outdir / "stacks" / "dev-network" / "cdk.tf.json").write_text('{"previous": true}')
+    (outdir / "manifest.json").write_text("{}")
+    return config_dir, outdir
+
+
+def edit(config_dir: Path, env: str, change) -> Path:
+    path = config_dir / f"{env}.yaml"
+    data = yaml.safe_load(path.read_text())
+    change(data)
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path
+
+
+def run_failing(workspace, capsys, *extra: str) -> str:
+    config_dir, outdir = workspace
+    before = tree_digest(outdir)
+    code = main.main(["--config-dir", str(config_dir), "--outdir", str(outdir), *extra])
+    err = capsys.readouterr().err
+    assert code != 0, err
+    assert tree_digest(outdir) == before, "a failed run changed cdktf.out"
+    assert not [p for p in outdir.parent.iterdir() if p.name.startswith(".cdktf.out")], "staging directory left behind"
+    return err
+
+
+def set_path(path: str, value):
+    def change(data):
+        *parents, last = path.split(".")
+        node = data
+        for part in parents:
+            node = node[int(part)] if isinstance(node, list) else node[part]
+        node[last] = value
+    return change
+
+
+def delete_path(path: str):
+    def change(data):
+        *parents, last = path.split(".")
+        node = data
+        for part in parents:
+            node = node[part]
+        del node[last]
+    return change
+
+
+def rename_key(path: str, new: str):
+    def change(data):
+        *parents, last = path.split(".")
+        node = data
+        for part in parents:
+            node = node[part]
+        node[new] = node.pop(last)
+    return change
+
+
+CASES = {
+    "unknown key (typo)": (
+        "dev", rename_key("network.private", "privat"),
+        ["dev.yaml", "network.privat", "unknown field", "did you mean 'private'"],
+    ),
+    "missing required key": ("dev", delete_path("domain"), ["dev.yaml", "domain", "required field is missing"]),
+    "wrong type": (
+        "staging", set_path("cluster.node_pools.general.min_nodes", "one"),
+        ["staging.yaml", "cluster.node_pools.general.min_nodes", "'one'", "valid integer"],
+    ),
+    "invalid CIDR": (
+        "dev", set_path("network.psa_cidr", "10.18.0.0/33"),
+        ["dev.yaml", "network.psa_cidr", "'10.18.0.0/33'", "expected an IPv4 network in CIDR form"],
+    ),
+    "CIDR with host bits": (
+        "dev", set_path("network.management.cidr", "10.10.20.1/24"),
+        ["dev.yaml", "network.management.cidr", "'10.10.20.1/24'", "host bits zero"],
+    ),
+    "overlapping ranges": (
+        "prod", set_path("network.public.cidr", "10.40.8.0/22"),
+        ["prod.yaml", "network.public.cidr", "'10.40.8.0/22'", "overlaps network.private.cidr", "disjoint"],
+    ),
+    "pods range overlaps services range": (
+        "dev", set_path("network.private.pods_cidr", "10.16.0.0/14"),
+        ["dev.yaml", "network.private.services_cidr", "overlaps network.private.pods_cidr (10.16.0.0/14)"],
+    ),
+    "prefix too long": (
+        "dev", set_path("prefix", "acme-development"),
+        ["dev.yaml", "prefix", "'acme-development'", "3-14 lower-case"],
+    ),
+    "prefix upper case": ("dev", set_path("prefix", "Acme-dev"), ["dev.yaml", "prefix", "'Acme-dev'", "lower-case"]),
+    "project id invalid": (
+        "dev", set_path("project_id", "my_project"),
+        ["dev.yaml", "project_id", "'my_project'", "GCP project id"],
+    ),
+    "zone outside region": (
+        "staging", set_path("zones", ["europe-west4-a", "europe-west1-b"]),
+        ["staging.yaml", "zones.1", "'europe-west1-b'", "not in region 'europe-west4'"],
+    ),
+    "control plane range not /28": (
+        "dev", set_path("network.control_plane_cidr", "172.16.0.0/24"),
+        ["dev.yaml", "network.control_plane_cidr", "'172.16.0.0/24'", "/28"],
+    ),
+    "PSA range too small": (
+        "dev", set_path("network.psa_cidr", "10.18.0.0/26"),
+        ["dev.yaml", "network.psa_cidr", "'10.18.0.0/26'", "/24 or larger"],
+    ),
+    "prod deletion protection off without reason": (
+        "prod", set_path("protection", {"deletion_protection": False}),
+        ["prod.yaml", "protection.deletion_protection", "needs protection.reason"],
+    ),
+    "node pool bounds inverted": (
+        "dev", set_path("cluster.node_pools.workers.min_nodes", 9),
+        ["dev.yaml", "cluster.node_pools.workers", "min_nodes (9) must not exceed max_nodes (2)"],
+    ),
+    "control plane open to the internet": (
+        "dev", set_path("cluster.master_authorized_networks", [{"name": "all", "cidr": "0.0.0.0/0"}]),
+        ["dev.yaml", "master_authorized_networks.0.cidr", "'0.0.0.0/0'", "too broad"],
+    ),
+    "label key with dash": (
+        "dev", set_path("labels", {"cost-center": "platform"}),
+        ["dev.yaml", "labels", "'cost-center'", "label key"],
+    ),
+}
+
+
+@pytest.mark.parametrize("case", CASES, ids=list(CASES))
+def test_bad_config_is_rejected_with_one_clear_message(workspace, capsys, case):
+    env, change, expected = CASES[case]
+    edit(workspace[0], env, change)
+    err = run_failing(workspace, capsys)
+    problem_lines = [line for line in err.splitlines() if ".yaml" in line]
+    assert len(problem_lines) == 1, err
+    for fragment in expected:
+        assert fragment in problem_lines[0], f"{fragment!r} missing from: {problem_lines[0]}"
+
+
+def test_duplicate_environment_name_names_both_files(workspace, capsys):
+    config_dir, _ = workspace
+    shutil.copy(config_dir / "dev.yaml", config_dir / "dev2.yaml")
+    edit(config_dir, "dev2", set_path("prefix", "acme-dev2"))
+    err = run_failing(workspace, capsys)
+    assert "dev2.yaml: name: 'dev' is already used by" in err and "dev.yaml" in err
+
+
+def test_duplicate_state_bucket_is_rejected(workspace, capsys):
+    edit(workspace[0], "staging", set_path("state_bucket", "example-platform-dev-tfstate"))
+    err = run_failing(workspace, capsys)
+    assert "staging.yaml: state_bucket: 'example-platform-dev-tfstate' is already used by" in err
+
+
+def test_duplicate_yaml_key_is_rejected(workspace, capsys):
+    path = workspace[0] / "dev.yaml"
+    path.write_text(path.read_text() + "\nregion: europe-west1\n")
+    err = run_failing(workspace, capsys)
+    assert "dev.yaml" in err and "duplicate key 'region'" in err
+
+
+def test_invalid_yaml_names_the_line(workspace, capsys):
+    path = workspace[0] / "dev.yaml"
+    path.write_text("name: dev\nzones: [europe-west4-a\n")
+    err = run_failing(workspace, capsys)
+    assert "dev.yaml: line" in err and "invalid YAML" in err
+
+
+def test_document_that_is_not_a_mapping(workspace, capsys):
+    (workspace[0] / "dev.yaml").write_text("- just\n- a list\n")
+    err = run_failing(workspace, capsys)
+    assert "dev.yaml: (top level): got list; expected a mapping" in err
+
+
+def test_unknown_environment_on_the_command_line(workspace, capsys):
+    err = run_failing(workspace, capsys, "--env", "qa")
+    assert "environment 'qa' not found; expected one of: dev, prod, staging" in err
+
+
+def test_unknown_layer_on_the_command_line(workspace, capsys):
+    err = run_failing(workspace, capsys, "--stack", "dev-netwrok")
+    assert "--stack 'dev-netwrok'" in err and "expected <env>-<layer>" in err
+
+
+def test_empty_config_directory(tmp_path, capsys):
+    (tmp_path / "config").mkdir()
+    outdir = tmp_path / "cdktf.out"
+    outdir.mkdir()
+    code = main.main(["--config-dir", str(tmp_path / "config"), "--outdir", str(outdir)])
+    assert code == 2 and "no environment files" in capsys.readouterr().err
+
+
+def test_failure_while_building_stacks_leaves_cdktf_out_untouched(workspace, capsys, monkeypatch):
+    from stacks import network
+
+    def broken(*args, **kwargs):
+        raise ValueError("Firewall acme-dev-vpc: rule broken: simulated construct validation failure")
+
+    monkeypatch.setattr(network.NetworkStack, "__init__", broken)
+    err = run_failing(workspace, capsys, "--env", "dev")
+    assert "simulated construct validation failure" in err and "is unchanged" in err

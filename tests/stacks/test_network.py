@@ -1,0 +1,137 @@
+"""Network layer, as policies."""
+from __future__ import annotations
+
+import ipaddress
+
+import pytest
+
+ENVS = ("dev", "staging", "prod")
+ADMIN_PORTS = (22, 3389, 6443, 10250)
+
+
+def firewall_rules(synthesized, env):
+    return synthesized.resources(env, "network", "google_compute_firewall").values()
+
+
+def ports_of(block) -> list[range]:
+    ports = block.get("ports") or ["0-65535"]
+    result = []
+    for port in ports:
+        low, _, high = port.partition("-")
+        result.append(range(int(low), int(high or low) + 1))
+    return result
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_no_firewall_rule_admits_the_internet_to_an_admin_port(synthesized, env):
+    for rule in firewall_rules(synthesized, env):
+        if rule["direction"] != "INGRESS" or "allow" not in rule:
+            continue
+        if any(ipaddress.ip_network(cidr).prefixlen == 0 for cidr in rule.get("source_ranges", [])):
+            for block in rule["allow"]:
+                for port_range in ports_of(block):
+                    assert not any(p in port_range for p in ADMIN_PORTS), rule["name"]
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_ingress_is_denied_unless_allowed(synthesized, env):
+    denies = [r for r in firewall_rules(synthesized, env) if r["direction"] == "INGRESS" and "deny" in r]
+    assert len(denies) == 1
+    deny = denies[0]
+    assert deny["source_ranges"] == ["0.0.0.0/0"] and deny["deny"] == [{"protocol": "all"}]
+    assert deny["priority"] > max(r["priority"] for r in firewall_rules(synthesized, env) if "allow" in r and r["direction"] == "INGRESS")
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_ssh_only_from_iap_and_only_to_the_management_subnet(synthesized, configs, env):
+    ssh_rules = [
+        r for r in firewall_rules(synthesized, env)
+        if "allow" in r and any(22 in pr for b in r["allow"] for pr in ports_of(b)) and r["direction"] == "INGRESS"
+    ]
+    assert [r["name"] for r in ssh_rules] == [f"{configs[env].prefix}-vpc-allow-iap-ssh-management"]
+    (rule,) = ssh_rules
+    assert rule["source_ranges"] == ["35.235.240.0/20"]
+    assert rule["destination_ranges"] == [configs[env].network.management.cidr]
+    assert rule["allow"] == [{"ports": ["22"], "protocol": "tcp"}]
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_internal_allow_rules_are_scoped_to_the_node_tag(synthesized, configs, env):
+    node_tag = f"{configs[env].prefix}-gke-node"
+    for rule in firewall_rules(synthesized, env):
+        if rule["direction"] == "INGRESS" and "allow" in rule and "destination_ranges" not in rule:
+            assert rule["target_tags"] == [node_tag], rule["name"]
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_health_checks_come_only_from_google_ranges(synthesized, env):
+    (rule,) = [r for r in firewall_rules(synthesized, env) if r["name"].endswith("allow-health-checks")]
+    assert sorted(rule["source_ranges"]) == ["130.211.0.0/22", "35.191.0.0/16"]
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_every_firewall_rule_logs(synthesized, env):
+    for rule in firewall_rules(synthesized, env):
+        assert rule["log_config"] == {"metadata": "INCLUDE_ALL_METADATA"}, rule["name"]
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_egress_policy_is_stated(synthesized, env):
+    egress = [r for r in firewall_rules(synthesized, env) if r["direction"] == "EGRESS"]
+    assert [r["name"].rsplit("-vpc-", 1)[1] for r in egress] == ["allow-egress"]
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_vpc_is_custom_mode(synthesized, env):
+    (network,) = synthesized.resources(env, "network", "google_compute_network").values()
+    assert network["auto_create_subnetworks"] is False
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_subnets_match_the_cidr_plan_with_private_google_access_and_flow_logs(synthesized, configs, env):
+    plan = configs[env].network
+    subnets = {s["name"].rsplit("-", 1)[1]: s for s in synthesized.resources(env, "network", "google_compute_subnetwork").values()}
+    assert set(subnets) == {"private", "public", "management"}
+    assert subnets["private"]["ip_cidr_range"] == plan.private.cidr
+    assert {r["ip_cidr_range"] for r in subnets["private"]["secondary_ip_range"]} == {plan.private.pods_cidr, plan.private.services_cidr}
+    assert subnets["public"]["ip_cidr_range"] == plan.public.cidr
+    assert subnets["management"]["ip_cidr_range"] == plan.management.cidr
+    for subnet in subnets.values():
+        assert subnet["private_ip_google_access"] is True
+        assert subnet["log_config"]["flow_sampling"] == plan.flow_logs_sampling
+        assert subnet["log_config"]["metadata"] == "INCLUDE_ALL_METADATA"
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_nat_serves_only_private_and_management_subnets_and_logs(synthesized, configs, env):
+    (nat,) = synthesized.resources(env, "network", "google_compute_router_nat").values()
+    subnet_ids = synthesized.resources(env, "network", "google_compute_subnetwork")
+    by_role = {body["name"].rsplit("-", 1)[1]: logical_id for logical_id, body in subnet_ids.items()}
+    natted = {entry["name"] for entry in nat["subnetwork"]}
+    assert natted == {f"${{google_compute_subnetwork.{by_role[r]}.id}}" for r in ("private", "management")}
+    assert nat["source_subnetwork_ip_ranges_to_nat"] == "LIST_OF_SUBNETWORKS"
+    assert nat["log_config"] == {"enable": True, "filter": configs[env].network.nat_log_filter}
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_public_zone_is_signed_and_private_zone_is_bound_to_the_vpc(synthesized, configs, env):
+    zones = {z["visibility"]: z for z in synthesized.resources(env, "network", "google_dns_managed_zone").values()}
+    assert zones["public"]["dns_name"] == f"{configs[env].domain}."
+    assert zones["public"]["dnssec_config"]["state"] == "on"
+    assert all(spec["algorithm"] != "rsasha1" for spec in zones["public"]["dnssec_config"]["default_key_specs"])
+    assert zones["private"]["dns_name"] == f"{configs[env].dns.private_domain}."
+    (network_id,) = synthesized.resources(env, "network", "google_compute_network")
+    assert zones["private"]["private_visibility_config"]["networks"] == [
+        {"network_url": f"${{google_compute_network.{network_id}.id}}"}
+    ]
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_private_service_access_reserves_the_configured_range(synthesized, configs, env):
+    (reserved,) = synthesized.resources(env, "network", "google_compute_global_address").values()
+    network = ipaddress.IPv4Network(configs[env].network.psa_cidr)
+    assert (reserved["purpose"], reserved["address_type"]) == ("VPC_PEERING", "INTERNAL")
+    assert (reserved["address"], reserved["prefix_length"]) == (str(network.network_address), network.prefixlen)
+    (connection,) = synthesized.resources(env, "network", "google_service_networking_connection").values()
+    assert connection["service"] == "servicenetworking.googleapis.com"
+
