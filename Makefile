@@ -47,6 +47,7 @@ third-party: install ## the pinned upstream files, downloaded and verified once 
 tools-check: ## tools the suite needs besides Python packages
 	@command -v node >/dev/null || { echo "node (20+, 22+ recommended) is required by jsii/CDKTF" >&2; exit 1; }
 	@command -v kubectl >/dev/null || { echo "kubectl (with built-in kustomize) is required to render k8s/ overlays" >&2; exit 1; }
+	@command -v wget >/dev/null || { echo "wget is required by the canary-check test (the check runs busybox wget)" >&2; exit 1; }
 
 k8s-names: install ## regenerate k8s/overlays/*/platform-names.env from config/
 	$(PY) -m k8s.generate_platform_names

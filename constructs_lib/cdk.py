@@ -9,6 +9,7 @@ from cdktf import (  # noqa: F401 - re-exported
     GcsBackend,
     LocalBackend,
     TerraformOutput,
+    TerraformResource,
     TerraformResourceLifecycle,
     TerraformStack,
     Token,

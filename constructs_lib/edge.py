@@ -79,7 +79,7 @@ class ManagedCertificate(Construct):
             project=props.project_id,
             name=props.name,
             description=f"Google-managed certificate for {', '.join(props.hosts.values())}",
-            scope_="DEFAULT",
+            scope="DEFAULT",
             managed=google.certificate_manager_certificate.CertificateManagerCertificateManaged(
                 domains=list(props.hosts.values()), dns_authorizations=authorizations
             ),

@@ -77,7 +77,3 @@ class Secret(Construct):
             role=ACCESSOR_ROLE,
             members=sorted(props.accessors),
         )
-
-    @property
-    def id(self) -> str:
-        return self.secret.id

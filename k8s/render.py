@@ -10,6 +10,7 @@ result through the same hook script with a sample slug.
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import shutil
 import subprocess
@@ -96,11 +97,14 @@ class Rendered:
         return [o for o in self.objects if o["kind"] in POD_OWNER_KINDS]
 
 
+@functools.lru_cache(maxsize=None)
 def render(overlay: str) -> Rendered:
+    """Render once per process: tests in different folders share the result (treat it as read-only)."""
     text = render_overlay(overlay)
     return Rendered(overlay, text, tuple(load_documents(text)))
 
 
+@functools.lru_cache(maxsize=None)
 def render_base() -> Rendered:
     text = kustomize_build(BASE_DIR)
     return Rendered("base", text, tuple(load_documents(text)))

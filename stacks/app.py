@@ -8,7 +8,10 @@ from constructs_lib.cdk import App
 from stacks.base import LayerStack
 from stacks.bootstrap import BootstrapStack
 from stacks.config import EnvironmentConfig
+from stacks.cluster import ClusterStack
+from stacks.data import DataStack
 from stacks.network import NetworkStack
+from stacks.security import SecurityStack
 
 from stacks.layers import LAYERS
 from stacks.observability import ObservabilityStack
@@ -35,6 +38,20 @@ def build_environment(
         network = NetworkStack(app, env)
         network.add_dependency(bootstrap)
         stacks.append(network)
+    if "security" in wanted:
+        security = SecurityStack(app, env, bootstrap=bootstrap.outputs, network=network.outputs)
+        security.add_dependency(network)
+        stacks.append(security)
+    if "cluster" in wanted:
+        cluster = ClusterStack(
+            app, env, bootstrap=bootstrap.outputs, network=network.outputs, security=security.outputs
+        )
+        cluster.add_dependency(security)
+        stacks.append(cluster)
+    if "data" in wanted:
+        data = DataStack(app, env, cluster=cluster.outputs)
+        data.add_dependency(cluster)
+        stacks.append(data)
     if "observability" in wanted:
         observability = ObservabilityStack(app, env)
         observability.add_dependency(bootstrap)

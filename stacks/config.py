@@ -227,8 +227,8 @@ def _parse_time(value: str) -> datetime.datetime:
 class MaintenanceWindowConfig(_Model):
     """When GKE may upgrade: the first occurrence's start/end and an RFC 5545 recurrence."""
 
-    start: Timestamp = "2026-01-03T02:00:00Z"
-    end: Timestamp = "2026-01-03T08:00:00Z"
+    start: Timestamp = Field(default="2026-01-03T02:00:00Z", description="Start of the first occurrence (UTC).")
+    end: Timestamp = Field(default="2026-01-03T08:00:00Z", description="End of the first occurrence; at least 4 hours after start.")
     recurrence: Annotated[str, _pattern(r"^FREQ=(DAILY|WEEKLY)(;[A-Z]+=[A-Z0-9,]+)*$", "an RFC 5545 rule such as FREQ=WEEKLY;BYDAY=SA,SU")] = Field(
         default="FREQ=WEEKLY;BYDAY=SA,SU", description="Default: weekends, 02:00-08:00 UTC."
     )
@@ -244,9 +244,11 @@ class MaintenanceWindowConfig(_Model):
 
 
 class MaintenanceExclusionConfig(_Model):
-    name: ShortName
-    start: Timestamp
-    end: Timestamp
+    """A period in which GKE holds back upgrades, e.g. a release freeze."""
+
+    name: ShortName = Field(description="Unique name of the exclusion.")
+    start: Timestamp = Field(description="Start (UTC).")
+    end: Timestamp = Field(description="End (UTC), after start.")
     scope: Literal["NO_UPGRADES", "NO_MINOR_UPGRADES", "NO_MINOR_OR_NODE_UPGRADES"] = Field(
         default="NO_UPGRADES", description="What is held back. NO_UPGRADES (default) may last at most 30 days."
     )
@@ -265,6 +267,8 @@ class MaintenanceExclusionConfig(_Model):
 
 
 class MaintenanceConfig(_Model):
+    """When GKE may upgrade the control plane and nodes, and when it may not."""
+
     window: MaintenanceWindowConfig = MaintenanceWindowConfig()
     exclusions: tuple[MaintenanceExclusionConfig, ...] = Field(
         default=(), description="Periods without upgrades, e.g. a release freeze. Default: none."
@@ -319,6 +323,8 @@ class RegistryConfig(_Model):
 
 
 class SurgeUpgradeConfig(_Model):
+    """Surge upgrades of every node pool."""
+
     max_surge: int = Field(default=1, ge=0, le=20, description="Extra nodes during an upgrade. Default: 1.")
     max_unavailable: int = Field(default=0, ge=0, le=20, description="Nodes down at once during an upgrade. Default: 0.")
 
@@ -397,6 +403,8 @@ class NotificationsConfig(_Model):
 
 
 class SecretsConfig(_Model):
+    """Secret Manager secrets (containers only; values are added out of band, docs/layers.md)."""
+
     replication: Literal["automatic", "user_managed"] = Field(
         default="automatic",
         description="Secret Manager replication: Google-chosen locations (automatic, default) or the listed regions.",
@@ -429,6 +437,8 @@ class RateLimitConfig(_Model):
 
 
 class WafConfig(_Model):
+    """Cloud Armor policy of the public edge: OWASP CRS 3.3 rules, CVE canary, rate limit."""
+
     sensitivity: int = Field(
         default=1, ge=1, le=4, description="OWASP CRS 3.3 sensitivity level; 1 (default) has the fewest false positives."
     )
@@ -446,6 +456,8 @@ class WafConfig(_Model):
 
 
 class EdgeConfig(_Model):
+    """Public edge: TLS policy and the optional CDN for static assets."""
+
     ssl_profile: Literal["MODERN", "RESTRICTED"] = Field(
         default="MODERN", description="Load-balancer TLS profile; TLS 1.2 is the minimum either way. Default: MODERN."
     )
@@ -456,6 +468,8 @@ class EdgeConfig(_Model):
 
 
 class SecurityConfig(_Model):
+    """The security layer: KMS keys, secrets, WAF and edge."""
+
     kms_rotation_days: int = Field(default=90, ge=1, le=90, description="Cloud KMS key rotation period. Default: 90 (the CIS maximum).")
     secrets: SecretsConfig = SecretsConfig()
     waf: WafConfig = WafConfig()

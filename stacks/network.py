@@ -5,6 +5,7 @@ from constructs_lib.cdk import App
 from constructs_lib.dns import DnsZones, DnsZonesProps
 from constructs_lib.firewall import Firewall, FirewallProps, FirewallRule
 from constructs_lib.nat import Nat, NatProps
+from constructs_lib.private_google_apis_dns import PrivateGoogleApisDns, PrivateGoogleApisDnsProps
 from constructs_lib.private_service_access import PrivateServiceAccess, PrivateServiceAccessProps
 from constructs_lib.vpc import SubnetSpec, Vpc, VpcProps
 from stacks.config import EnvironmentConfig
@@ -127,6 +128,16 @@ class NetworkStack(LayerStack):
                 name_prefix=self.resource_name("dns"),
                 public_domain=env.domain,
                 private_domain=env.dns.private_domain,
+                network=vpc.network.id,
+                labels=self.labels_for("dns"),
+            ),
+        )
+        PrivateGoogleApisDns(
+            self,
+            "google-apis-dns",
+            PrivateGoogleApisDnsProps(
+                project_id=env.project_id,
+                name_prefix=self.resource_name("dns"),
                 network=vpc.network.id,
                 labels=self.labels_for("dns"),
             ),

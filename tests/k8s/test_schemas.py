@@ -88,8 +88,14 @@ GKE_STRUCTURE = {
                                                    "proxyHeader": {"enum": ["NONE", "PROXY_V1"]}}}}}}}}},
 }
 
-# kubernetes-validate re-reads its (large) schema files on every call; the files never change during a run.
-kv_utils.schema_contents = functools.lru_cache(maxsize=None)(kv_utils.schema_contents)
+
+@pytest.fixture(scope="module", autouse=True)
+def _cached_kubernetes_schemas():
+    """kubernetes-validate re-reads its large schema files on every call; they never change during a run."""
+    original = kv_utils.schema_contents
+    kv_utils.schema_contents = functools.lru_cache(maxsize=None)(original)
+    yield
+    kv_utils.schema_contents = original
 
 
 def _strict(schema: Any, constraint_only: bool = False) -> Any:

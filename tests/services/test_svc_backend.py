@@ -15,7 +15,8 @@ from platform_service import ConfigError, StartupError
 @pytest.fixture
 def backend(run_service, base_env, tmp_path):
     def _start(data_dir=None, **env):
-        config = load_config({**base_env, "DATA_DIR": str(data_dir or tmp_path / "data"), **env})
+        # fsync is off unless a test asks for it (durability tests do): it only costs time here.
+        config = load_config({**base_env, "DATA_DIR": str(data_dir or tmp_path / "data"), "FSYNC": "false", **env})
         service = create_service(config, poll_interval=POLL_INTERVAL)
         return service, run_service(service)
     return _start
@@ -55,7 +56,7 @@ def test_invalid_keys_and_bodies(backend, path, body):
 
 def test_state_survives_a_restart(backend, tmp_path):
     data_dir = tmp_path / "state"
-    service, client = backend(data_dir)
+    service, client = backend(data_dir, FSYNC="true")
     client.put("/v1/state/a", {"value": [1, 2, 3]})
     client.put("/v1/state/a", {"value": "final"})
     client.put("/v1/state/b", {"value": None})
@@ -81,7 +82,7 @@ def test_state_survives_a_restart(backend, tmp_path):
 
 def test_a_failed_rename_leaves_the_previous_snapshot_intact(backend, tmp_path, monkeypatch):
     data_dir = tmp_path / "atomic"
-    _, client = backend(data_dir)
+    _, client = backend(data_dir, FSYNC="true")
     client.put("/v1/state/k", {"value": "old"})
     before = (data_dir / "state.json").read_bytes()
 
@@ -136,7 +137,7 @@ def test_key_limit_and_metrics(backend):
 
 def test_journal_rotates(backend, tmp_path):
     data_dir = tmp_path / "rotate"
-    _, client = backend(data_dir, JOURNAL_MAX_BYTES="4096", FSYNC="false")
+    _, client = backend(data_dir, JOURNAL_MAX_BYTES="4096")
     for i in range(40):
         client.put("/v1/state/k", {"value": "x" * 100 + str(i)})
     assert (data_dir / "changes.jsonl.1").exists()

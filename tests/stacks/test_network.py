@@ -114,8 +114,19 @@ def test_nat_serves_only_private_and_management_subnets_and_logs(synthesized, co
 
 
 @pytest.mark.parametrize("env", ENVS)
+def test_google_apis_resolve_to_the_private_access_vip_inside_the_vpc(synthesized, env):
+    zones = {z["dns_name"]: z for z in synthesized.resources(env, "network", "google_dns_managed_zone").values()}
+    for domain in ("googleapis.com.", "pkg.dev.", "gcr.io."):
+        assert zones[domain]["visibility"] == "private"
+    records = {(r["name"], r["type"]): r["rrdatas"] for r in synthesized.resources(env, "network", "google_dns_record_set").values()}
+    assert records[("private.googleapis.com.", "A")] == ["199.36.153.8", "199.36.153.9", "199.36.153.10", "199.36.153.11"]
+    for domain in ("googleapis.com.", "pkg.dev.", "gcr.io."):
+        assert records[(f"*.{domain}", "CNAME")] == ["private.googleapis.com."]
+
+
+@pytest.mark.parametrize("env", ENVS)
 def test_public_zone_is_signed_and_private_zone_is_bound_to_the_vpc(synthesized, configs, env):
-    zones = {z["visibility"]: z for z in synthesized.resources(env, "network", "google_dns_managed_zone").values()}
+    zones = {z["visibility"]: z for z in synthesized.resources(env, "network", "google_dns_managed_zone").values() if z["name"].endswith(("-public", "-private"))}
     assert zones["public"]["dns_name"] == f"{configs[env].domain}."
     assert zones["public"]["dnssec_config"]["state"] == "on"
     assert all(spec["algorithm"] != "rsasha1" for spec in zones["public"]["dnssec_config"]["default_key_specs"])

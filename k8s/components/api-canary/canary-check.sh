@@ -1,8 +1,9 @@
 #!/bin/sh
 # Post-deploy check of the api-server canary, run by `skaffold verify -p prod` inside the cluster (Job
-# k8s/verify/canary-verify-job.yaml, image curlimages/curl). Exits non-zero - blocking promotion - when
+# k8s/verify/canary-verify-job.yaml). The image is busybox (allowed by the prod Binary Authorization policy), so
+# this uses only POSIX sh, busybox wget, sed and awk. Exits non-zero - blocking promotion - when
 #  1. the canary's /healthz does not answer 200, or
-#  2. after BAKE_SECONDS, the canary saw fewer than MIN_REQUESTS requests in WINDOW (cannot judge it), or
+#  2. after BAKE_SECONDS, the canary served fewer than MIN_REQUESTS requests in WINDOW (cannot judge it), or
 #  3. its 5xx ratio over WINDOW exceeds MAX_ERROR_RATIO.
 # Request counts come from the services' own counter http_requests_total{code} (services/common), scraped by
 # kube-prometheus-stack; series of the canary carry service="api-server-canary".
@@ -13,17 +14,26 @@ BAKE_SECONDS="${BAKE_SECONDS:-300}"
 WINDOW="${WINDOW:-5m}"
 MIN_REQUESTS="${MIN_REQUESTS:-50}"
 MAX_ERROR_RATIO="${MAX_ERROR_RATIO:-0.01}"
+HEALTHZ_RETRIES="${HEALTHZ_RETRIES:-10}"
 SELECTOR='namespace="apps",service="api-server-canary"'
 
 healthz() {
-  curl -fsS --max-time 5 --retry 10 --retry-all-errors --retry-delay 3 -o /dev/null "$CANARY_URL/healthz" \
-    || { echo "FAIL: $CANARY_URL/healthz did not answer 200"; exit 1; }
+  attempt=0
+  until wget -q -T 5 -O /dev/null "$CANARY_URL/healthz"; do
+    attempt=$((attempt + 1))
+    if [ "$attempt" -gt "$HEALTHZ_RETRIES" ]; then
+      echo "FAIL: $CANARY_URL/healthz did not answer 200"
+      exit 1
+    fi
+    sleep 3
+  done
 }
 
-# Prints the value of a single-sample instant query, or nothing when the result is empty.
+# Prints the value of a single-sample instant query, or nothing when the result is empty. POST form body:
+# the queries hold no '&', '+' or '%', so they need no encoding.
 query() {
-  curl -fsS --max-time 10 --get --data-urlencode "query=$1" "$PROMETHEUS_URL/api/v1/query" \
-    | sed -n 's/.*"value":\[[^,]*,"\([^"]*\)"\].*/\1/p'
+  wget -q -T 10 -O - --post-data "query=$1" "$PROMETHEUS_URL/api/v1/query" \
+    | sed -n 's/.*"value": *\[[^,]*, *"\([^"]*\)" *\].*/\1/p'
 }
 
 healthz

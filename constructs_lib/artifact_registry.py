@@ -1,0 +1,100 @@
+"""Artifact Registry Docker repository: CMEK-encrypted, cleaned up automatically, with repository-level
+(not project-wide) read and write grants."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Mapping
+
+from constructs_lib.cdk import Construct, TerraformResourceLifecycle, google
+from constructs_lib.iam import validate_iam
+
+_REPOSITORY_ID = re.compile(r"^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$")
+SECONDS_PER_DAY = 86400
+
+
+def docker_registry_url(location: str, project_id: str, repository_id: str) -> str:
+    return f"{location}-docker.pkg.dev/{project_id}/{repository_id}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class DockerRepositoryProps:
+    project_id: str
+    location: str
+    repository_id: str
+    kms_key: str
+    """Cloud KMS key id in the same location; the Artifact Registry service agent must hold
+    encrypter/decrypter on it before the repository is created."""
+    readers: tuple[str, ...] = ()
+    """Principals that pull (`roles/artifactregistry.reader`, authoritative on this repository). Default: none."""
+    writers: tuple[str, ...] = ()
+    """Principals that push (`roles/artifactregistry.writer`, authoritative on this repository). Default: none."""
+    keep_recent: int = 20
+    """Newest versions per image that cleanup never deletes. Default: 20."""
+    delete_untagged_after_days: int = 14
+    """Untagged versions older than this are deleted. Default: 14."""
+    immutable_tags: bool = True
+    """A tag, once pushed, always names the same image. Default: on."""
+    prevent_destroy: bool = True
+    """Terraform refuses to delete the repository (and every image in it). Default: on."""
+    labels: Mapping[str, str] = field(default_factory=dict)
+
+
+class DockerRepository(Construct):
+    def __init__(self, scope: Construct, id: str, props: DockerRepositoryProps) -> None:
+        super().__init__(scope, id)
+        where = f"DockerRepository {props.repository_id}"
+        if not _REPOSITORY_ID.match(props.repository_id):
+            raise ValueError(f"{where}: repository_id must be 1-63 lower-case letters, digits or '-', starting with a letter")
+        if props.keep_recent < 1:
+            raise ValueError(f"{where}: keep_recent {props.keep_recent} must be at least 1")
+        if props.delete_untagged_after_days < 1:
+            raise ValueError(f"{where}: delete_untagged_after_days {props.delete_untagged_after_days} must be at least 1")
+        if not props.kms_key:
+            raise ValueError(f"{where}: kms_key is empty; images are encrypted with a customer-managed key")
+        iam = {"roles/artifactregistry.reader": props.readers, "roles/artifactregistry.writer": props.writers}
+        iam = {role: members for role, members in iam.items() if members}
+        validate_iam(iam, where)
+        m = google.artifact_registry_repository
+        self.repository = m.ArtifactRegistryRepository(
+            self,
+            "repository",
+            project=props.project_id,
+            location=props.location,
+            repository_id=props.repository_id,
+            format="DOCKER",
+            description="Application images built by CI",
+            kms_key_name=props.kms_key,
+            docker_config=m.ArtifactRegistryRepositoryDockerConfig(immutable_tags=props.immutable_tags),
+            cleanup_policy_dry_run=False,
+            # KEEP wins over DELETE: the newest versions survive even when untagged and old.
+            cleanup_policies=[
+                m.ArtifactRegistryRepositoryCleanupPolicies(
+                    id="keep-recent",
+                    action="KEEP",
+                    most_recent_versions=m.ArtifactRegistryRepositoryCleanupPoliciesMostRecentVersions(
+                        keep_count=props.keep_recent
+                    ),
+                ),
+                m.ArtifactRegistryRepositoryCleanupPolicies(
+                    id="delete-untagged",
+                    action="DELETE",
+                    condition=m.ArtifactRegistryRepositoryCleanupPoliciesCondition(
+                        tag_state="UNTAGGED", older_than=f"{props.delete_untagged_after_days * SECONDS_PER_DAY}s"
+                    ),
+                ),
+            ],
+            labels=dict(props.labels),
+            lifecycle=TerraformResourceLifecycle(prevent_destroy=props.prevent_destroy),
+        )
+        for role, members in sorted(iam.items()):
+            google.artifact_registry_repository_iam_binding.ArtifactRegistryRepositoryIamBinding(
+                self,
+                role.rsplit(".", 1)[-1],
+                project=props.project_id,
+                location=props.location,
+                repository=self.repository.name,
+                role=role,
+                members=sorted(members),
+            )
+        self.url = docker_registry_url(props.location, props.project_id, props.repository_id)

@@ -1,0 +1,273 @@
+"""`<env>-security`: identities, keys, secrets and the public edge's protection.
+
+* One Google service account per component, holding only what that component needs (most hold no
+  project role at all: they exist so Workload Identity gives every pod an attributable identity).
+  Workload Identity bindings are made in the cluster stack, because the identity pool they name only exists
+  once the cluster does.
+* Secret Manager secrets (containers only, never values) readable by their owning account alone.
+* Cloud KMS keys for GKE application-layer secrets encryption and for the Artifact Registry repository.
+* The edge: static IP, managed certificate + map, SSL policy, DNS records, Cloud Armor policy, and the
+  optional CDN for static assets.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from constructs_lib.armor import ArmorPolicy, ArmorPolicyProps, RateLimit
+from constructs_lib.cdk import App, TerraformOutput, google
+from constructs_lib.custom_role import CustomRole, CustomRoleProps
+from constructs_lib.dependencies import depend_on
+from constructs_lib.edge import Edge, EdgeProps
+from constructs_lib.iam import service_account_member, validate_iam
+from constructs_lib.kms import KeyRing, KeyRingProps, KmsKeySpec
+from constructs_lib.secret import Secret, SecretProps
+from constructs_lib.service_account import ServiceAccount, ServiceAccountProps
+from constructs_lib.static_site import StaticSite, StaticSiteProps
+from stacks.base import LayerStack
+from stacks.config import DEFAULT_WORKLOADS, EnvironmentConfig
+from stacks.contracts import BootstrapOutputs, NetworkOutputs, SecurityOutputs
+from stacks.naming import DeliveryNames
+
+NODE_ACCOUNT = "gke-node"
+# Google's minimum for a node service account. Pulling images is granted on the platform's repository in
+# the cluster stack (roles/artifactregistry.reader there), not project-wide: nodes can read that one
+# repository, not every repository the project may ever hold.
+NODE_ROLES = (
+    "roles/logging.logWriter",
+    "roles/monitoring.metricWriter",
+    "roles/monitoring.viewer",
+    "roles/stackdriver.resourceMetadata.writer",
+)
+# Grafana's Cloud Monitoring / Managed Prometheus data source only queries metrics. roles/monitoring.viewer
+# would also expose dashboards, alert policies, notification channels and uptime checks.
+METRICS_READER_ROLE_ID = "platformMetricsReader"
+METRICS_READER_PERMISSIONS = (
+    "monitoring.metricDescriptors.get",
+    "monitoring.metricDescriptors.list",
+    "monitoring.monitoredResourceDescriptors.get",
+    "monitoring.monitoredResourceDescriptors.list",
+    "monitoring.timeSeries.list",
+    "monitoring.services.get",
+    "monitoring.services.list",
+    "monitoring.slos.get",
+    "monitoring.slos.list",
+)
+GKE_SECRETS_KEY = "gke-secrets"
+REGISTRY_KEY = "registry"
+
+
+@dataclass(frozen=True)
+class Component:
+    title: str
+    purpose: str
+    reads_metrics: bool = False
+    """Holds the custom metrics-reader role (project-wide: metrics have no narrower resource)."""
+
+
+# Every workload in DEFAULT_WORKLOADS; the roles are everything each one needs (most call no Google API).
+COMPONENTS: dict[str, Component] = {
+    "api-server": Component("API server", "Public API; calls no Google API"),
+    "ai-server": Component("AI server", "Inference on GPU nodes; calls no Google API"),
+    "backend": Component("Backend", "Stateful key-value backend; calls no Google API"),
+    "temporal-worker": Component("Temporal worker", "Runs Temporal activities; calls no Google API"),
+    "temporal-server": Component("Temporal server", "Temporal frontend/history/matching; reads its DB password"),
+    "influxdb": Component("InfluxDB", "Time-series store; reads its admin token"),
+    "grafana": Component("Grafana", "Dashboards; queries Cloud Monitoring metrics", reads_metrics=True),
+    "prometheus": Component("Prometheus", "In-cluster scraping; calls no Google API"),
+    "alertmanager": Component("Alertmanager", "Alert routing; reads the Slack and PagerDuty credentials"),
+}
+
+
+def secrets_of(env: EnvironmentConfig) -> dict[str, str]:
+    """Credential name → the component that owns (and alone may read) it."""
+    owners = {
+        "temporal-db-password": "temporal-server",
+        "influxdb-admin-token": "influxdb",
+        # Grafana reads InfluxDB with its own read-only token, never the admin one.
+        "influxdb-grafana-token": "grafana",
+        "grafana-admin-password": "grafana",
+    }
+    for channel in env.notifications.slack_channels:
+        owners[f"slack-webhook-{channel.removeprefix('#')}"] = "alertmanager"
+    for service in env.notifications.pagerduty_services:
+        owners[f"pagerduty-{service}"] = "alertmanager"
+    return owners
+
+
+class SecurityStack(LayerStack):
+    layer = "security"
+
+    def __init__(self, scope: App, env: EnvironmentConfig, *, bootstrap: BootstrapOutputs, network: NetworkOutputs) -> None:
+        super().__init__(scope, env)
+        if set(COMPONENTS) != set(DEFAULT_WORKLOADS):
+            raise ValueError(
+                f"SecurityStack: COMPONENTS {sorted(COMPONENTS)} and config DEFAULT_WORKLOADS "
+                f"{sorted(DEFAULT_WORKLOADS)} must name the same components"
+            )
+        names = DeliveryNames(prefix=env.prefix, project_id=env.project_id, region=env.region, domain=env.domain)
+        project = google.data_google_project.DataGoogleProject(self, "project", project_id=env.project_id)
+        service_agents = {
+            agent: f"serviceAccount:service-{project.number}@{domain}"
+            for agent, domain in (
+                ("gke", "container-engine-robot.iam.gserviceaccount.com"),
+                ("artifactregistry", "gcp-sa-artifactregistry.iam.gserviceaccount.com"),
+                ("cdn", "cloud-cdn-fill.iam.gserviceaccount.com"),
+            )
+        }
+
+        # --- identities -------------------------------------------------------------------------------
+        metrics_reader = CustomRole(
+            self,
+            "metrics-reader",
+            CustomRoleProps(
+                project_id=env.project_id,
+                role_id=METRICS_READER_ROLE_ID,
+                title="Platform metrics reader",
+                description="Query Cloud Monitoring / Managed Prometheus metrics only (Grafana data source)",
+                permissions=METRICS_READER_PERMISSIONS,
+            ),
+        )
+        nodes = ServiceAccount(
+            self,
+            f"sa-{NODE_ACCOUNT}",
+            ServiceAccountProps(
+                project_id=env.project_id,
+                account_id=self.resource_name(NODE_ACCOUNT),
+                display_name="GKE nodes",
+                description="Node VMs of every pool: logs, metrics, image pulls from the platform repository",
+                project_roles=NODE_ROLES,
+            ),
+        )
+        # Creating node pools that run as this account needs actAs on it: granted to the apply identity here,
+        # on this one account, instead of iam.serviceAccountUser on the whole project.
+        node_iam = {"roles/iam.serviceAccountUser": (service_account_member(bootstrap.apply_service_account),)}
+        validate_iam(node_iam, f"ServiceAccount {self.resource_name(NODE_ACCOUNT)}")
+        for role, members in node_iam.items():
+            google.service_account_iam_binding.ServiceAccountIamBinding(
+                self, "gke-node-users", service_account_id=nodes.account.name, role=role, members=sorted(members)
+            )
+        accounts: dict[str, ServiceAccount] = {}
+        for component, spec in COMPONENTS.items():
+            roles = (metrics_reader.name,) if spec.reads_metrics else ()
+            account = ServiceAccount(
+                self,
+                # Not the bare component name: "backend" is the stack's state backend.
+                f"sa-{component}",
+                ServiceAccountProps(
+                    project_id=env.project_id,
+                    account_id=self.resource_name(component),
+                    display_name=spec.title,
+                    description=spec.purpose,
+                    project_roles=roles,
+                ),
+            )
+            if roles:
+                # The role is named by its static full name (stable construct ids), so order it explicitly.
+                depend_on(account, metrics_reader)
+            accounts[component] = account
+
+        # --- secrets ----------------------------------------------------------------------------------
+        replicas = ()
+        if env.security.secrets.replication == "user_managed":
+            replicas = env.security.secrets.locations or (env.region,)
+        secrets: dict[str, Secret] = {}
+        for credential, owner in secrets_of(env).items():
+            secrets[credential] = Secret(
+                self,
+                f"secret-{credential}",
+                SecretProps(
+                    project_id=env.project_id,
+                    secret_id=self.resource_name(credential),
+                    accessors=(accounts[owner].member,),
+                    replica_locations=replicas,
+                    labels=self.labels_for(owner),
+                    deletion_protection=env.protection.deletion_protection,
+                ),
+            )
+
+        # --- keys -------------------------------------------------------------------------------------
+        keys = KeyRing(
+            self,
+            "kms",
+            KeyRingProps(
+                project_id=env.project_id,
+                name=self.resource_name("keyring"),
+                location=env.region,
+                rotation_days=env.security.kms_rotation_days,
+                labels=self.labels_for("kms"),
+                keys=(
+                    KmsKeySpec(name=GKE_SECRETS_KEY, users=(service_agents["gke"],)),
+                    KmsKeySpec(name=REGISTRY_KEY, users=(service_agents["artifactregistry"],)),
+                ),
+            ),
+        )
+
+        # --- edge -------------------------------------------------------------------------------------
+        edge = Edge(
+            self,
+            "edge",
+            EdgeProps(
+                project_id=env.project_id,
+                ip_name=names.edge_ip_name,
+                certificate_map_name=names.certificate_map_name,
+                certificate_name=self.resource_name("edge-cert"),
+                ssl_policy_name=names.ssl_policy_name,
+                hosts={"api": names.api_hostname, "ai": names.ai_hostname},
+                dns_zone=network.public_zone_name,
+                ssl_profile=env.security.edge.ssl_profile,
+                labels=self.labels_for("edge"),
+            ),
+        )
+        waf = env.security.waf
+        armor = ArmorPolicy(
+            self,
+            "armor",
+            ArmorPolicyProps(
+                project_id=env.project_id,
+                name=names.armor_policy_name,
+                sensitivity=waf.sensitivity,
+                preview=waf.preview,
+                rate_limit=RateLimit(
+                    action=waf.rate_limit.action,
+                    requests=waf.rate_limit.requests,
+                    interval_sec=waf.rate_limit.interval_sec,
+                    ban_duration_sec=waf.rate_limit.ban_duration_sec,
+                ),
+            ),
+        )
+        if env.security.edge.static_cdn:
+            StaticSite(
+                self,
+                "static",
+                StaticSiteProps(
+                    project_id=env.project_id,
+                    name=self.resource_name("static"),
+                    bucket_name=f"{env.project_id}-static",
+                    location=env.region,
+                    hostname=f"static.{env.domain}",
+                    dns_zone=network.public_zone_name,
+                    certificate_map_name=edge.certificate_map.name,
+                    certificate_map_id=edge.certificate_map.id,
+                    ssl_policy=edge.ssl_policy.id,
+                    readers=(service_agents["cdn"],),
+                    labels=self.labels_for("static-cdn"),
+                ),
+            )
+
+        self.outputs = SecurityOutputs(
+            node_service_account=nodes.email,
+            workload_service_accounts={component: account.account.name for component, account in accounts.items()},
+            gke_secrets_key=keys.keys[GKE_SECRETS_KEY].id,
+            registry_key=keys.keys[REGISTRY_KEY].id,
+            secret_ids={credential: secret.secret.secret_id for credential, secret in secrets.items()},
+            armor_policy_name=armor.name,
+            edge_ip_address=edge.address.address,
+            certificate_map_name=edge.certificate_map.name,
+            ssl_policy_name=edge.ssl_policy.name,
+        )
+        # For people and the delivery pipeline (`terraform output`); later stacks use self.outputs.
+        TerraformOutput(self, "armor_policy_name", value=armor.name, description="Cloud Armor policy for GCPBackendPolicy")
+        TerraformOutput(self, "edge_ip_address", value=edge.address.address, description="Public IP of the Gateway")
+        TerraformOutput(
+            self, "secret_ids", value=self.outputs.secret_ids, description="Credential → Secret Manager secret id"
+        )
