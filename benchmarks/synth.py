@@ -219,26 +219,37 @@ for package in %(packages)r:
         "bare": bool(getattr(module, "__platform_bare_package__", False)),
         "complete_init": module is not None and hasattr(module, "__all__"),
     }
+def descendants(pid):
+    for task in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{task}/children") as handle:
+                children = [int(child) for child in handle.read().split()]
+        except OSError:
+            continue
+        for child in children:
+            yield child
+            yield from descendants(child)
 kernels = []
-for task in os.listdir("/proc/self/task"):
-    with open(f"/proc/self/task/{task}/children") as handle:
-        for pid in handle.read().split():
-            try:
-                with open(f"/proc/{pid}/cmdline", "rb") as handle:
-                    cmdline = handle.read().split(b"\0")
-                with open(f"/proc/{pid}/environ", "rb") as handle:
-                    environ = dict(item.split(b"=", 1) for item in handle.read().split(b"\0") if b"=" in item)
-                with open(f"/proc/{pid}/status") as handle:
-                    rss = int([line.split()[1] for line in handle if line.startswith("VmRSS:")][0]) * 1024
-            except OSError:
-                continue
-            if any(part.endswith(b"jsii-runtime.js") for part in cmdline):
-                kernels.append({
-                    "pid": int(pid),
-                    "lazy_index_hook": b"lazy_index_hook.js" in environ.get(b"NODE_OPTIONS", b""),
-                    "lazy_index_packages": environ.get(b"PLATFORM_JSII_LAZY_INDEX_PACKAGES", b"").decode(),
-                    "rss": rss,
-                })
+for pid in descendants(os.getpid()):
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as handle:
+            cmdline = handle.read().split(b"\0")
+        with open(f"/proc/{pid}/environ", "rb") as handle:
+            environ = dict(item.split(b"=", 1) for item in handle.read().split(b"\0") if b"=" in item)
+        with open(f"/proc/{pid}/status") as handle:
+            rss = int([line.split()[1] for line in handle if line.startswith("VmRSS:")][0]) * 1024
+    except OSError:
+        continue
+    role = "kernel" if any(part.endswith(b"program.js") for part in cmdline) else (
+        "runtime wrapper" if any(part.endswith(b"jsii-runtime.js") for part in cmdline) else None)
+    if role:
+        kernels.append({
+            "pid": pid,
+            "role": role,
+            "lazy_index_hook": b"lazy_index_hook.js" in environ.get(b"NODE_OPTIONS", b""),
+            "lazy_index_packages": environ.get(b"PLATFORM_JSII_LAZY_INDEX_PACKAGES", b"").decode(),
+            "rss": rss,
+        })
 print("PROBE " + json.dumps({
     "phases": phases,
     "in_process_s": time.perf_counter() - started,
@@ -295,12 +306,13 @@ def verify_naive_is_ordinary(probes: dict[str, dict]) -> list[str]:
             problems.append(f"naive: {package} was not imported through its package __init__")
         if fast["imported"] and naive["submodules"] <= fast["submodules"]:
             problems.append(f"naive: {package} has no more submodules loaded than fast ({naive['submodules']})")
+    for variant in VARIANTS:
+        if not any(kernel["role"] == "kernel" for kernel in probes[variant]["kernels"]):
+            problems.append(f"{variant}: no jsii kernel process (node .../lib/program.js) found")
     for kernel in probes["naive"]["kernels"]:
         if kernel["lazy_index_hook"] or kernel["lazy_index_packages"]:
             problems.append("naive: the jsii kernel was started with the lazy-index hook")
-    if not probes["naive"]["kernels"]:
-        problems.append("naive: no jsii kernel process found")
-    if not any(kernel["lazy_index_hook"] for kernel in probes["fast"]["kernels"]):
+    if not all(k["lazy_index_hook"] and k["lazy_index_packages"] for k in probes["fast"]["kernels"] if k["role"] == "kernel"):
         problems.append("fast: the jsii kernel was started without the lazy-index hook")
     return problems
 
@@ -556,7 +568,7 @@ def main(argv: list[str] | None = None) -> int:
                     for name, info in report.probes[variant]["packages"].items() if info["imported"]
                 )
                 kernels = ", ".join(
-                    f"kernel {'with' if k['lazy_index_hook'] else 'without'} lazy-index hook, {mb(k['rss'])} RSS"
+                    f"{k['role']} {mb(k['rss'])} RSS" + (" (lazy-index hook)" if k["lazy_index_hook"] else "")
                     for k in report.probes[variant]["kernels"]
                 )
                 say(f"  {variant}: {packages}; {kernels}")

@@ -236,7 +236,8 @@ class GkeCluster(Construct):
                 managed_prometheus=m.ContainerClusterMonitoringConfigManagedPrometheus(enabled=True),
             ),
             maintenance_policy=maintenance,
-            cluster_autoscaling=m.ContainerClusterClusterAutoscaling(autoscaling_profile=props.autoscaling_profile),
+            # Node auto-provisioning stays off: pools are a fixed contract with the manifests (names, taints).
+            cluster_autoscaling=m.ContainerClusterClusterAutoscaling(enabled=False, autoscaling_profile=props.autoscaling_profile),
             vertical_pod_autoscaling=m.ContainerClusterVerticalPodAutoscaling(enabled=True),
             security_posture_config=m.ContainerClusterSecurityPostureConfig(
                 mode=props.security_posture, vulnerability_mode=props.vulnerability_mode

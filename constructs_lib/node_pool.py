@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Mapping
 
 from constructs_lib.cdk import Construct, google
 from constructs_lib.gke_cluster import CLOUD_PLATFORM_SCOPE
@@ -73,7 +74,7 @@ class NodePoolProps:
     """Extra nodes during an upgrade. Default: 1."""
     max_unavailable: int = 0
     """Nodes down at once during an upgrade. Default: 0."""
-    kubernetes_labels: dict[str, str] = field(default_factory=dict)
+    kubernetes_labels: Mapping[str, str] = field(default_factory=dict)
     """Node labels beyond GKE's own. Default: none."""
 
 

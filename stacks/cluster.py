@@ -28,12 +28,14 @@ THIRD_PARTY_IMAGES = (
     "docker.io/library/influxdb*",
     "docker.io/grafana/*",
     "docker.io/library/busybox*",
+    "docker.io/busybox*",
     "quay.io/kiwigrid/k8s-sidecar*",
     "quay.io/prometheus/*",
     "quay.io/prometheus-operator/*",
     "quay.io/thanos/thanos*",
     "ghcr.io/jkroepke/kube-webhook-certgen*",
     "registry.k8s.io/kube-state-metrics/*",
+    "registry.k8s.io/kubectl*",
 )
 
 

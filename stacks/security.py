@@ -52,6 +52,7 @@ METRICS_READER_PERMISSIONS = (
     "monitoring.slos.get",
     "monitoring.slos.list",
 )
+ACT_AS_ROLE = "roles/iam.serviceAccountUser"
 GKE_SECRETS_KEY = "gke-secrets"
 REGISTRY_KEY = "registry"
 
@@ -140,12 +141,11 @@ class SecurityStack(LayerStack):
         )
         # Creating node pools that run as this account needs actAs on it: granted to the apply identity here,
         # on this one account, instead of iam.serviceAccountUser on the whole project.
-        node_iam = {"roles/iam.serviceAccountUser": (service_account_member(bootstrap.apply_service_account),)}
-        validate_iam(node_iam, f"ServiceAccount {self.resource_name(NODE_ACCOUNT)}")
-        for role, members in node_iam.items():
-            google.service_account_iam_binding.ServiceAccountIamBinding(
-                self, "gke-node-users", service_account_id=nodes.account.name, role=role, members=sorted(members)
-            )
+        node_users = (service_account_member(bootstrap.apply_service_account),)
+        validate_iam({ACT_AS_ROLE: node_users}, f"ServiceAccount {self.resource_name(NODE_ACCOUNT)}")
+        google.service_account_iam_binding.ServiceAccountIamBinding(
+            self, "gke-node-users", service_account_id=nodes.account.name, role=ACT_AS_ROLE, members=sorted(node_users)
+        )
         accounts: dict[str, ServiceAccount] = {}
         for component, spec in COMPONENTS.items():
             roles = (metrics_reader.name,) if spec.reads_metrics else ()

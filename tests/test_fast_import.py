@@ -1,0 +1,94 @@
+"""The fast provider loader changes how long synth takes, never what it writes.
+
+`python main.py` is run twice in fresh subprocesses, as it ships (constructs_lib/provider_loader.py: bare
+provider packages, the Node-side lazy index, cached type-check hints) and with
+PLATFORM_EAGER_PROVIDER_IMPORT=1 (provider packages imported the ordinary way), into two temporary
+directories; every synthesized file must exist in both and be byte-for-byte identical.
+
+Both runs use one snapshot of the working tree, so an edit made elsewhere while the test runs cannot show
+up as a difference. No timing is asserted here: see benchmarks/synth.py and docs/performance.md.
+"""
+from __future__ import annotations
+
+import difflib
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+SNAPSHOT_IGNORE = shutil.ignore_patterns(
+    ".git", ".venv", ".tools", ".third_party", ".pytest_cache", "__pycache__", "node_modules", "cdktf.out",
+    ".cdktf.out.*", "*.pyc",
+)
+VARIANTS = {"fast": None, "ordinary": "1"}  # value of PLATFORM_EAGER_PROVIDER_IMPORT
+
+
+def _env(eager: str | None) -> dict[str, str]:
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in ("PLATFORM_EAGER_PROVIDER_IMPORT", "PLATFORM_JSII_LAZY_INDEX_PACKAGES", "CDKTF_OUTDIR")
+    }
+    env.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+    if eager is not None:
+        env["PLATFORM_EAGER_PROVIDER_IMPORT"] = eager
+    return env
+
+
+def _files(root: Path) -> dict[str, bytes]:
+    return {str(path.relative_to(root)): path.read_bytes() for path in sorted(root.rglob("*")) if path.is_file()}
+
+
+def _short_diff(name: str, fast: bytes, ordinary: bytes, limit: int = 40) -> str:
+    lines = list(
+        difflib.unified_diff(
+            ordinary.decode("utf-8", "replace").splitlines(),
+            fast.decode("utf-8", "replace").splitlines(),
+            fromfile=f"ordinary/{name}",
+            tofile=f"fast/{name}",
+            lineterm="",
+            n=2,
+        )
+    )
+    if not lines:  # same text, different bytes (line endings, encoding)
+        return f"{name}: same lines, different bytes ({len(ordinary)} vs {len(fast)} bytes)"
+    return "\n".join(lines[:limit] + ([f"... {len(lines) - limit} more diff lines"] if len(lines) > limit else []))
+
+
+def test_fast_and_ordinary_provider_imports_synthesize_identical_files(tmp_path):
+    app = tmp_path / "app"
+    shutil.copytree(REPO_ROOT, app, ignore=SNAPSHOT_IGNORE, symlinks=True)
+    outdirs = {variant: tmp_path / variant / "cdktf.out" for variant in VARIANTS}
+    processes = {
+        variant: subprocess.Popen(
+            [sys.executable, str(app / "main.py"), "--outdir", str(outdirs[variant])],
+            cwd=app,
+            env=_env(eager),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for variant, eager in VARIANTS.items()
+    }
+    for variant, process in processes.items():
+        output, _ = process.communicate(timeout=1800)
+        assert process.returncode == 0, f"{variant} synth failed (exit {process.returncode}):\n{output[-4000:]}"
+
+    fast, ordinary = _files(outdirs["fast"]), _files(outdirs["ordinary"])
+
+    assert any(name.endswith("cdk.tf.json") for name in ordinary), f"nothing synthesized: {sorted(ordinary)}"
+    only_fast, only_ordinary = sorted(fast.keys() - ordinary.keys()), sorted(ordinary.keys() - fast.keys())
+    assert not only_fast and not only_ordinary, (
+        f"different file sets: only in fast: {only_fast[:10]}, only in ordinary: {only_ordinary[:10]}"
+    )
+    differing = [name for name in sorted(fast) if fast[name] != ordinary[name]]
+    if differing:
+        pytest.fail(
+            f"{len(differing)} of {len(fast)} files differ, first: {differing[0]}\n"
+            + _short_diff(differing[0], fast[differing[0]], ordinary[differing[0]]),
+            pytrace=False,
+        )
