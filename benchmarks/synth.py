@@ -128,8 +128,9 @@ def measure(cmd: list[str], env: dict[str, str], cwd: Path, log: Path, interval:
     only report the largest *single* process (python and node are never added up), so the tree is also
     polled through /proc every `interval` seconds: `tree_peak_sampled` is the largest sum of VmRSS seen
     (a lower bound of the true peak: a spike between two samples can be missed), `tree_peak_bound` sums
-    every process's own high-water mark VmHWM (an upper bound: the peaks need not coincide). Checks use
-    the upper bound.
+    every process's own high-water mark VmHWM as last read, and is at least wait4's `ru_maxrss` (an upper
+    bound: the peaks need not coincide, and shared pages count once per process; only growth in the last
+    `interval` of a process's life can escape it). Checks use the upper bound.
     """
     with open(log, "wb") as output:
         started = time.perf_counter()

@@ -12,7 +12,9 @@ from typing import Mapping
 
 from constructs_lib.cdk import Construct, google
 
-_HOSTNAME = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+# An optional leading `*.` is a wildcard: Certificate Manager covers it with a DNS authorization of the
+# parent domain, and a map entry / A record with the same wildcard name.
+_HOSTNAME = re.compile(r"^(?=.{1,253}$)(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 _KEY = re.compile(r"^[a-z][a-z0-9-]{0,19}$")
 SSL_PROFILES = ("MODERN", "RESTRICTED")
 DNS_TTL = 300
@@ -57,7 +59,7 @@ class ManagedCertificate(Construct):
                 f"auth-{key}",
                 project=props.project_id,
                 name=f"{props.name}-{key}",
-                domain=hostname,
+                domain=hostname.removeprefix("*."),
                 description=f"Proves control of {hostname} for its managed certificate",
                 labels=dict(props.labels),
             )

@@ -60,7 +60,7 @@ def extra_values(overlay: str, names: DeliveryNames) -> dict[str, str]:
     """Names only the delivery side needs (not Terraform resources yet)."""
     if overlay == "staging-preview":
         # Hostnames of preview environments are `<slug>.preview.<domain>`; the slug is filled in at deploy time.
-        return {"PREVIEW_DOMAIN": f"preview.{names.domain}"}
+        return {"PREVIEW_DOMAIN": names.preview_domain}
     return {}
 
 

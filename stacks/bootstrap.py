@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from constructs_lib.cdk import App, google
+from constructs_lib.dependencies import depend_on
 from constructs_lib.gitlab_federation import GitlabFederation, GitlabFederationProps
 from constructs_lib.project_services import ProjectServices, ProjectServicesProps
 from constructs_lib.state_bucket import StateBucket, StateBucketProps
@@ -104,7 +105,6 @@ class BootstrapStack(LayerStack):
                 apply_roles=APPLY_ROLES,
             ),
         )
-        federation.node.add_dependency(services)
         state = StateBucket(
             self,
             "state",
@@ -118,6 +118,9 @@ class BootstrapStack(LayerStack):
                 },
             ),
         )
+        # The APIs must be on before anything that calls them is created.
+        depend_on(federation, services)
+        depend_on(state, services)
         # Bucket access logs are legacy; reads and writes of state are audited as data-access logs.
         google.project_iam_audit_config.ProjectIamAuditConfig(
             self,

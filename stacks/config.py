@@ -82,29 +82,35 @@ class _Model(BaseModel):
 class PrivateSubnet(_Model):
     """GKE nodes. Pods and services live in the secondary ranges."""
 
-    cidr: Cidr
-    pods_cidr: Cidr
-    services_cidr: Cidr
+    cidr: Cidr = Field(description="Primary range: node IPs.")
+    pods_cidr: Cidr = Field(description="Secondary range for pod IPs (VPC-native); size it for max nodes x 110 pods.")
+    services_cidr: Cidr = Field(description="Secondary range for ClusterIP services.")
 
 
 class PlainSubnet(_Model):
-    cidr: Cidr
+    cidr: Cidr = Field(description="Primary range of the subnet.")
 
 
 class MasterAuthorizedNetwork(_Model):
-    name: ShortName
-    cidr: Cidr
+    name: ShortName = Field(description="Label shown in GKE, e.g. office-vpn.")
+    cidr: Cidr = Field(description="Source range allowed to reach the control plane (prefix length >= 8).")
 
 
 class NetworkConfig(_Model):
-    private: PrivateSubnet
-    public: PlainSubnet
-    management: PlainSubnet
+    private: PrivateSubnet = Field(description="GKE nodes, no external IPs, egress through Cloud NAT.")
+    public: PlainSubnet = Field(description="Load-balancer-facing resources that need it; no NAT.")
+    management: PlainSubnet = Field(description="Bastion and CI runners, reached through IAP on port 22 only.")
     psa_cidr: Cidr = Field(description="Private Service Access range reserved for Cloud SQL and other producers.")
     control_plane_cidr: Cidr = Field(description="GKE control-plane /28.")
-    flow_logs_sampling: float = Field(default=0.5, ge=0.0, le=1.0, strict=False)
-    nat_log_filter: Literal["ERRORS_ONLY", "TRANSLATIONS_ONLY", "ALL"] = "ERRORS_ONLY"
-    nat_min_ports_per_vm: int = Field(default=64, ge=32, le=65536)
+    flow_logs_sampling: float = Field(
+        default=0.5, ge=0.0, le=1.0, strict=False, description="Share of VPC flows logged on every subnet (0-1). Default: 0.5."
+    )
+    nat_log_filter: Literal["ERRORS_ONLY", "TRANSLATIONS_ONLY", "ALL"] = Field(
+        default="ERRORS_ONLY", description="Which Cloud NAT events are logged. Default: ERRORS_ONLY."
+    )
+    nat_min_ports_per_vm: int = Field(
+        default=64, ge=32, le=65536, description="NAT source ports reserved per VM; raise for many outbound connections. Default: 64."
+    )
 
     @model_validator(mode="after")
     def _range_sizes(self) -> "NetworkConfig":
@@ -131,14 +137,20 @@ class NetworkConfig(_Model):
 
 
 class DnsConfig(_Model):
+    """Cloud DNS zones besides the public zone of `domain`."""
+
     private_domain: Domain = Field(description="Zone bound to the VPC only, e.g. dev.internal.example.com.")
 
 
 class CiConfig(_Model):
     """GitLab OIDC federation: who may plan and who may apply in this environment."""
 
-    gitlab_url: Annotated[str, _pattern(r"^https://[a-z0-9.-]+(:[0-9]+)?$", "an https URL without path, e.g. https://gitlab.com")] = "https://gitlab.com"
-    project_path: Annotated[str, _pattern(r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)+$", "a GitLab project path such as acme/platform")]
+    gitlab_url: Annotated[str, _pattern(r"^https://[a-z0-9.-]+(:[0-9]+)?$", "an https URL without path, e.g. https://gitlab.com")] = Field(
+        default="https://gitlab.com", description="OIDC issuer and token audience. Default: https://gitlab.com."
+    )
+    project_path: Annotated[str, _pattern(r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)+$", "a GitLab project path such as acme/platform")] = Field(
+        description="The only GitLab project whose pipeline tokens are accepted."
+    )
     apply_refs: tuple[Annotated[str, _pattern(r"^[A-Za-z0-9._/-]+$", "a git branch name")], ...] = Field(
         min_length=1, description="Protected branches whose pipelines may apply to this environment."
     )
@@ -148,11 +160,15 @@ Zone = Annotated[str, _pattern(r"^[a-z]+-[a-z]+[0-9]+-[a-z]$", "a GCP zone such 
 
 
 class NodePoolConfig(_Model):
-    machine_type: Annotated[str, _pattern(r"^[a-z0-9]+-[a-z0-9-]+$", "a GCE machine type such as e2-standard-4")]
-    min_nodes: int = Field(ge=0, description="Per zone.")
-    max_nodes: int = Field(ge=1, description="Per zone.")
-    spot: bool = False
-    disk_size_gb: int = Field(default=100, ge=20, le=65536)
+    """One GKE node pool: size and autoscaling bounds."""
+
+    machine_type: Annotated[str, _pattern(r"^[a-z0-9]+-[a-z0-9-]+$", "a GCE machine type such as e2-standard-4")] = Field(
+        description="GCE machine type of the nodes."
+    )
+    min_nodes: int = Field(ge=0, description="Autoscaling lower bound per zone; 0 lets the pool scale to zero.")
+    max_nodes: int = Field(ge=1, description="Autoscaling upper bound per zone.")
+    spot: bool = Field(default=False, description="Spot VMs: much cheaper, may be preempted. Default: off.")
+    disk_size_gb: int = Field(default=100, ge=20, le=65536, description="Boot disk size (pd-balanced). Default: 100.")
     zones: tuple[Zone, ...] = Field(
         default=(),
         description="Zones of this pool, a subset of the environment's zones (e.g. where the GPU type is "
@@ -167,8 +183,10 @@ class NodePoolConfig(_Model):
 
 
 class GpuNodePoolConfig(NodePoolConfig):
-    accelerator_type: Annotated[str, _pattern(r"^nvidia-[a-z0-9-]+$", "a GKE accelerator type such as nvidia-l4")]
-    accelerator_count: int = Field(default=1, ge=1, le=8)
+    accelerator_type: Annotated[str, _pattern(r"^nvidia-[a-z0-9-]+$", "a GKE accelerator type such as nvidia-l4")] = Field(
+        description="GPU model attached to each node, e.g. nvidia-l4 (G2 machines)."
+    )
+    accelerator_count: int = Field(default=1, ge=1, le=8, description="GPUs per node. Default: 1.")
     gpu_driver_version: Literal["DEFAULT", "LATEST"] = Field(
         default="DEFAULT",
         description="NVIDIA driver GKE installs: the one paired with the node version (DEFAULT, the default) or "
@@ -177,9 +195,11 @@ class GpuNodePoolConfig(NodePoolConfig):
 
 
 class NodePoolsConfig(_Model):
-    general: NodePoolConfig
-    gpu: GpuNodePoolConfig
-    workers: NodePoolConfig
+    """The three pools the Kubernetes manifests are written against (names and taints are a contract)."""
+
+    general: NodePoolConfig = Field(description="API, backend and platform services, spread across zones.")
+    gpu: GpuNodePoolConfig = Field(description="AI inference; tainted nvidia.com/gpu so only GPU workloads land.")
+    workers: NodePoolConfig = Field(description="Temporal worker pools; tainted dedicated=temporal-workers.")
 
 
 class WorkloadIdentityBinding(_Model):
@@ -336,12 +356,16 @@ class SurgeUpgradeConfig(_Model):
 
 
 class ClusterConfig(_Model):
-    kubernetes_version: Annotated[str, _pattern(r"^1\.[0-9]{2}$", "a Kubernetes minor version such as 1.33")]
-    release_channel: Literal["RAPID", "REGULAR", "STABLE"] = "REGULAR"
+    kubernetes_version: Annotated[str, _pattern(r"^1\.[0-9]{2}$", "a Kubernetes minor version such as 1.33")] = Field(
+        description="Minimum control-plane minor version; also the schema version manifests are validated against."
+    )
+    release_channel: Literal["RAPID", "REGULAR", "STABLE"] = Field(
+        default="REGULAR", description="GKE release channel that drives automatic upgrades. Default: REGULAR."
+    )
     master_authorized_networks: tuple[MasterAuthorizedNetwork, ...] = Field(
         default=(), description="Who may reach the control plane besides the VPC. Empty: VPC only."
     )
-    node_pools: NodePoolsConfig
+    node_pools: NodePoolsConfig = Field(description="Machine sizes and autoscaling bounds per pool.")
     private_endpoint: bool = Field(
         default=False,
         description="Control plane reachable on its private IP only (from the VPC: CI runners and bastion in the "
@@ -381,6 +405,8 @@ class ClusterConfig(_Model):
 
 
 class ProtectionConfig(_Model):
+    """Deletion protection of stateful and hard-to-recreate resources (cluster, keys, buckets)."""
+
     deletion_protection: bool = Field(default=True, description="On unless a reason says why not.")
     reason: str | None = Field(default=None, min_length=10, description="Required when deletion_protection is off.")
 
@@ -397,9 +423,15 @@ class ProtectionConfig(_Model):
 class NotificationsConfig(_Model):
     """Where alerts go. Names only: webhook URLs and keys live in Secret Manager."""
 
-    emails: tuple[Annotated[str, _pattern(r"^[^@\s]+@[^@\s]+\.[a-z]{2,}$", "an e-mail address")], ...] = ()
-    slack_channels: tuple[Annotated[str, _pattern(r"^#[a-z0-9_-]+$", "a Slack channel name such as #alerts")], ...] = ()
-    pagerduty_services: tuple[ShortName, ...] = ()
+    emails: tuple[Annotated[str, _pattern(r"^[^@\s]+@[^@\s]+\.[a-z]{2,}$", "an e-mail address")], ...] = Field(
+        default=(), description="Cloud Monitoring e-mail channels. Default: none."
+    )
+    slack_channels: tuple[Annotated[str, _pattern(r"^#[a-z0-9_-]+$", "a Slack channel name such as #alerts")], ...] = Field(
+        default=(), description="Slack channels for Alertmanager; each gets a webhook secret to fill. Default: none."
+    )
+    pagerduty_services: tuple[ShortName, ...] = Field(
+        default=(), description="PagerDuty services paged by Alertmanager; each gets a routing-key secret. Default: none."
+    )
 
 
 class SecretsConfig(_Model):
@@ -465,6 +497,11 @@ class EdgeConfig(_Model):
         default=False,
         description="Serve static assets from a Cloud CDN-backed bucket at static.<domain>. Default: off.",
     )
+    preview_hostnames: bool = Field(
+        default=False,
+        description="Per-branch preview URLs `<slug>.preview.<domain>` (wildcard certificate entry and DNS "
+        "record; docs/skaffold.md). Default: off.",
+    )
 
 
 class SecurityConfig(_Model):
@@ -477,22 +514,24 @@ class SecurityConfig(_Model):
 
 
 class EnvironmentConfig(_Model):
-    name: ShortName
-    tier: Literal["dev", "staging", "prod"] = Field(description="Drives policy: prod demands protection and HA.")
-    prefix: Prefix
-    project_id: ProjectId
-    region: Region
-    zones: tuple[Annotated[str, _pattern(r"^[a-z]+-[a-z]+[0-9]+-[a-z]$", "a GCP zone such as europe-west4-a")], ...] = Field(min_length=1)
-    domain: Domain
-    state_bucket: BucketName
+    name: ShortName = Field(description="Environment name; stacks are `<name>-<layer>`. Unique across files.")
+    tier: Literal["dev", "staging", "prod"] = Field(description="Drives policy: prod demands protection and enforcement.")
+    prefix: Prefix = Field(description="Start of every GCP resource name (`<prefix>-<role>`). Unique across files.")
+    project_id: ProjectId = Field(description="GCP project of this environment.")
+    region: Region = Field(description="Region of every regional resource.")
+    zones: tuple[Annotated[str, _pattern(r"^[a-z]+-[a-z]+[0-9]+-[a-z]$", "a GCP zone such as europe-west4-a")], ...] = Field(
+        min_length=1, description="Zones of the regional cluster, all in `region`."
+    )
+    domain: Domain = Field(description="Public DNS zone (DNSSEC); hostnames are api.<domain> and ai.<domain>.")
+    state_bucket: BucketName = Field(description="GCS bucket for Terraform state, created by the bootstrap stack. Unique across files.")
     labels: Mapping[
         Annotated[str, _pattern(LABEL_KEY_PATTERN, "a label key of lower-case letters, digits and '_' ('-' is rewritten by CDKTF in provider labels)")],
         Annotated[str, _pattern(LABEL_VALUE_PATTERN, "a GCP label value")],
-    ] = Field(default_factory=dict)
-    network: NetworkConfig
+    ] = Field(default_factory=dict, description="Extra labels on every resource, e.g. cost_center. Default: none.")
+    network: NetworkConfig = Field(description="The CIDR plan: every range must be disjoint from every other.")
     dns: DnsConfig
     ci: CiConfig
-    cluster: ClusterConfig
+    cluster: ClusterConfig = Field(description="The regional GKE cluster and its node pools.")
     protection: ProtectionConfig = ProtectionConfig()
     notifications: NotificationsConfig = NotificationsConfig()
     security: SecurityConfig = SecurityConfig()

@@ -58,6 +58,11 @@ class DeliveryNames:
     def ai_hostname(self) -> str:
         return f"ai.{self.domain}"
 
+    @property
+    def preview_domain(self) -> str:
+        """Per-branch previews are served at `<slug>.<preview_domain>`."""
+        return f"preview.{self.domain}"
+
     def service_account_email(self, component: str) -> str:
         return service_account_email(self.prefix, component, self.project_id)
 

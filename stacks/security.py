@@ -212,7 +212,11 @@ class SecurityStack(LayerStack):
                 certificate_map_name=names.certificate_map_name,
                 certificate_name=self.resource_name("edge-cert"),
                 ssl_policy_name=names.ssl_policy_name,
-                hosts={"api": names.api_hostname, "ai": names.ai_hostname},
+                hosts={
+                    "api": names.api_hostname,
+                    "ai": names.ai_hostname,
+                    **({"preview": f"*.{names.preview_domain}"} if env.security.edge.preview_hostnames else {}),
+                },
                 dns_zone=network.public_zone_name,
                 ssl_profile=env.security.edge.ssl_profile,
                 labels=self.labels_for("edge"),

@@ -83,13 +83,17 @@ def test_exceptions_file_entries_are_complete():
         assert len(entry["reason"].split()) >= 8, f"{entry['check']}: give a reason a reviewer can judge"
 
 
-def test_checkov_scanned_every_stack_with_resources(synthesized, checkov_reports):
+# Layers whose resources checkov has checks for; data (helm_release) and observability (monitoring) have none.
+CHECKED_LAYERS = ("bootstrap", "network", "security", "cluster")
+
+
+def test_checkov_evaluated_every_stack_it_has_checks_for(synthesized, checkov_reports):
     scanned = {
         Path(check["file_path"]).parent.name
         for report in checkov_reports
         for check in report["results"]["passed_checks"] + report["results"]["failed_checks"]
     }
-    assert scanned == {name for name, document in synthesized.stacks.items() if document.get("resource")}
+    assert scanned >= {name for name in synthesized.stacks if name.endswith(CHECKED_LAYERS)}
 
 
 @pytest.mark.parametrize("stack", [f"{env}-{layer}" for env in ("dev", "staging", "prod") for layer in ("bootstrap", "network", "security", "cluster", "data")])

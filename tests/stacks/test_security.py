@@ -232,9 +232,9 @@ def test_managed_certificate_covers_the_public_hostnames_through_dns_authorizati
     n = names(configs, env)
     hostnames = [n.api_hostname, n.ai_hostname]
     cert = synthesized.by_path(env, LAYER, "google_certificate_manager_certificate", "edge/certificate/certificate")
-    assert cert["managed"]["domains"] == hostnames
+    assert cert["managed"]["domains"][:2] == hostnames
     auth_ids = {key: logical_id(synthesized, env, "google_certificate_manager_dns_authorization", f"edge/certificate/auth-{key}") for key in ("api", "ai")}
-    assert cert["managed"]["dns_authorizations"] == [f"${{google_certificate_manager_dns_authorization.{auth_ids[k]}.id}}" for k in ("api", "ai")]
+    assert cert["managed"]["dns_authorizations"][:2] == [f"${{google_certificate_manager_dns_authorization.{auth_ids[k]}.id}}" for k in ("api", "ai")]
     for key, hostname in zip(("api", "ai"), hostnames):
         auth = synthesized.by_path(env, LAYER, "google_certificate_manager_dns_authorization", f"edge/certificate/auth-{key}")
         assert auth["domain"] == hostname
@@ -406,7 +406,7 @@ def section(data, *path):
         (
             "dev",
             lambda d: section(d, "security", "edge").update(static_cnd=True),
-            r"config/dev.yaml: security.edge.static_cnd: unknown field; expected one of: ssl_profile, static_cdn; "
+            r"config/dev.yaml: security.edge.static_cnd: unknown field; expected one of: preview_hostnames, ssl_profile, static_cdn; "
             r"did you mean 'static_cdn'\?",
         ),
     ],
@@ -432,3 +432,17 @@ def test_a_workload_override_keeps_the_other_defaults():
     config = parse_with("dev", lambda d: d.update(workloads={"grafana": {"namespace": "grafana", "service_account": "grafana-sa"}}))
     assert config.workloads["grafana"].service_account == "grafana-sa"
     assert config.workloads["api-server"] == DEFAULT_WORKLOADS["api-server"]
+
+
+@pytest.mark.parametrize("env", ["dev", "staging", "prod"])
+def test_preview_hostnames_are_served_only_where_configured(synthesized, configs, env):
+    """Staging serves `<slug>.preview.<domain>` for merge-request previews (docs/skaffold.md)."""
+    wildcard = f"*.preview.{configs[env].domain}"
+    entries = {e["hostname"] for e in synthesized.resources(env, "security", "google_certificate_manager_certificate_map_entry").values()}
+    records = {r["name"] for r in synthesized.resources(env, "security", "google_dns_record_set").values() if r["type"] == "A"}
+    (certificate,) = synthesized.resources(env, "security", "google_certificate_manager_certificate").values()
+    enabled = configs[env].security.edge.preview_hostnames
+    assert (wildcard in entries) is enabled
+    assert (f"{wildcard}." in records) is enabled
+    assert (wildcard in certificate["managed"]["domains"]) is enabled
+    assert enabled is (env == "staging")
