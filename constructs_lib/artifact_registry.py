@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Mapping
 
 from constructs_lib.cdk import Construct, TerraformResourceLifecycle, google
-from constructs_lib.iam import validate_iam
+from constructs_lib.iam import validate_iam, unique_members
 
 _REPOSITORY_ID = re.compile(r"^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$")
 SECONDS_PER_DAY = 86400
@@ -95,6 +95,6 @@ class DockerRepository(Construct):
                 location=props.location,
                 repository=self.repository.name,
                 role=role,
-                members=sorted(members),
+                members=unique_members(members),
             )
         self.url = docker_registry_url(props.location, props.project_id, props.repository_id)

@@ -33,5 +33,12 @@ def validate_iam(iam: IamBindings, where: str) -> None:
                 )
 
 
+def unique_members(members: Sequence[str]) -> list[str]:
+    """Members without duplicates, in the order given. Never sorted: members are often unresolved CDKTF
+    tokens, whose text depends on how many tokens the process created before, so sorting them would
+    reorder the synthesized JSON from one run to the next."""
+    return list(dict.fromkeys(members))
+
+
 def service_account_member(email: str) -> str:
     return f"serviceAccount:{email}"

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Mapping
 
 from constructs_lib.cdk import Construct, TerraformResourceLifecycle, google
-from constructs_lib.iam import validate_iam
+from constructs_lib.iam import validate_iam, unique_members
 
 _NAME = re.compile(r"^[a-zA-Z0-9_-]{1,63}$")
 ENCRYPTER_ROLE = "roles/cloudkms.cryptoKeyEncrypterDecrypter"
@@ -80,6 +80,6 @@ class KeyRing(Construct):
                 f"{key.name}-users",
                 crypto_key_id=crypto_key.id,
                 role=ENCRYPTER_ROLE,
-                members=sorted(key.users),
+                members=unique_members(key.users),
             )
             self.keys[key.name] = crypto_key

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Mapping
 
 from constructs_lib.cdk import Construct, google
-from constructs_lib.iam import validate_iam
+from constructs_lib.iam import validate_iam, unique_members
 
 _SECRET_ID = re.compile(r"^[A-Za-z0-9_-]{1,255}$")
 ACCESSOR_ROLE = "roles/secretmanager.secretAccessor"
@@ -75,5 +75,5 @@ class Secret(Construct):
             project=props.project_id,
             secret_id=self.secret.secret_id,
             role=ACCESSOR_ROLE,
-            members=sorted(props.accessors),
+            members=unique_members(props.accessors),
         )

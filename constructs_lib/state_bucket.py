@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 from typing import Mapping
 
 from constructs_lib.cdk import Construct, TerraformResourceLifecycle, google
-from constructs_lib.iam import IamBindings, validate_iam
+from constructs_lib.iam import IamBindings, validate_iam, unique_members
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -61,7 +61,7 @@ class StateBucket(Construct):
                 f"iam-{role.rsplit('/', 1)[-1]}",
                 bucket=self.bucket.name,
                 role=role,
-                members=sorted(members),
+                members=unique_members(members),
             )
 
     @property

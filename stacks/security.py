@@ -18,7 +18,7 @@ from constructs_lib.cdk import App, TerraformOutput, google
 from constructs_lib.custom_role import CustomRole, CustomRoleProps
 from constructs_lib.dependencies import depend_on
 from constructs_lib.edge import Edge, EdgeProps
-from constructs_lib.iam import service_account_member, validate_iam
+from constructs_lib.iam import service_account_member, validate_iam, unique_members
 from constructs_lib.kms import KeyRing, KeyRingProps, KmsKeySpec
 from constructs_lib.secret import Secret, SecretProps
 from constructs_lib.service_account import ServiceAccount, ServiceAccountProps
@@ -144,7 +144,7 @@ class SecurityStack(LayerStack):
         node_users = (service_account_member(bootstrap.apply_service_account),)
         validate_iam({ACT_AS_ROLE: node_users}, f"ServiceAccount {self.resource_name(NODE_ACCOUNT)}")
         google.service_account_iam_binding.ServiceAccountIamBinding(
-            self, "gke-node-users", service_account_id=nodes.account.name, role=ACT_AS_ROLE, members=sorted(node_users)
+            self, "gke-node-users", service_account_id=nodes.account.name, role=ACT_AS_ROLE, members=unique_members(node_users)
         )
         accounts: dict[str, ServiceAccount] = {}
         for component, spec in COMPONENTS.items():
