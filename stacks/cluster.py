@@ -53,7 +53,7 @@ class ClusterStack(LayerStack):
     ) -> None:
         super().__init__(scope, env)
         plan = env.cluster
-        names = DeliveryNames(prefix=env.prefix, project_id=env.project_id, region=env.region, domain=env.domain)
+        names = DeliveryNames.of(env)
         window = plan.maintenance.window
         gke = GkeCluster(
             self,

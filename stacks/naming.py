@@ -30,6 +30,11 @@ class DeliveryNames:
     region: str
     domain: str
 
+    @classmethod
+    def of(cls, env) -> "DeliveryNames":
+        """The names of an `EnvironmentConfig` (any object with prefix, project_id, region, domain)."""
+        return cls(prefix=env.prefix, project_id=env.project_id, region=env.region, domain=env.domain)
+
     @property
     def registry_url(self) -> str:
         return f"{self.region}-docker.pkg.dev/{self.project_id}/{resource_name(self.prefix, 'apps')}"

@@ -32,7 +32,7 @@ class ObservabilityStack(LayerStack):
             )
             for address in env.notifications.emails
         ]
-        names = DeliveryNames(prefix=env.prefix, project_id=env.project_id, region=env.region, domain=env.domain)
+        names = DeliveryNames.of(env)
         UptimeAlert(
             self,
             "api-uptime",

@@ -105,7 +105,7 @@ class SecurityStack(LayerStack):
                 f"SecurityStack: COMPONENTS {sorted(COMPONENTS)} and config DEFAULT_WORKLOADS "
                 f"{sorted(DEFAULT_WORKLOADS)} must name the same components"
             )
-        names = DeliveryNames(prefix=env.prefix, project_id=env.project_id, region=env.region, domain=env.domain)
+        names = DeliveryNames.of(env)
         project = google.data_google_project.DataGoogleProject(self, "project", project_id=env.project_id)
         service_agents = {
             agent: f"serviceAccount:service-{project.number}@{domain}"

@@ -48,33 +48,33 @@ def run_failing(workspace, capsys, *extra: str) -> str:
     return err
 
 
+def parent_of(data: dict, path: str) -> tuple[dict | list, str]:
+    """The container holding the last element of a dotted path, and that element's key."""
+    *parents, last = path.split(".")
+    node = data
+    for part in parents:
+        node = node[int(part)] if isinstance(node, list) else node[part]
+    return node, last
+
+
 def set_path(path: str, value):
     def change(data):
-        *parents, last = path.split(".")
-        node = data
-        for part in parents:
-            node = node[int(part)] if isinstance(node, list) else node[part]
-        node[last] = value
+        node, key = parent_of(data, path)
+        node[key] = value
     return change
 
 
 def delete_path(path: str):
     def change(data):
-        *parents, last = path.split(".")
-        node = data
-        for part in parents:
-            node = node[part]
-        del node[last]
+        node, key = parent_of(data, path)
+        del node[key]
     return change
 
 
 def rename_key(path: str, new: str):
     def change(data):
-        *parents, last = path.split(".")
-        node = data
-        for part in parents:
-            node = node[part]
-        node[new] = node.pop(last)
+        node, key = parent_of(data, path)
+        node[new] = node.pop(key)
     return change
 
 

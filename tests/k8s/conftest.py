@@ -9,6 +9,7 @@ import pytest
 import yaml
 
 from k8s import render as k8s_render
+from stacks.config import load_environment
 from stacks.naming import DeliveryNames
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -48,9 +49,8 @@ def env_configs() -> dict[str, dict[str, Any]]:
 def delivery_names(env_configs) -> dict[str, DeliveryNames]:
     """environment -> the names Terraform gives its resources (stacks/naming.py)."""
     return {
-        env: DeliveryNames(prefix=cfg["prefix"], project_id=cfg["project_id"], region=cfg["region"],
-                           domain=cfg["domain"])
-        for env, cfg in env_configs.items()
+        env: DeliveryNames.of(load_environment(CONFIG_DIR / f"{env}.yaml"))
+        for env in env_configs
     }
 
 

@@ -41,7 +41,7 @@ def test_check_mode_reports_stale_files(tmp_path, capsys):
 
 def test_generator_rejects_incomplete_config(tmp_path):
     (tmp_path / "dev.yaml").write_text("name: dev\nprefix: acme-dev\nregion: europe-west4\n")
-    with pytest.raises(gen.ConfigError, match="project_id, domain"):
+    with pytest.raises(gen.ConfigError, match="dev.yaml: project_id: required field is missing"):
         gen.load_delivery_names("dev", config_dir=tmp_path)
     with pytest.raises(gen.ConfigError, match="does not exist"):
         gen.load_delivery_names("staging", config_dir=tmp_path)

@@ -317,7 +317,7 @@ def test_prod_keeps_backups_longest_and_locks_them(configs):
 
 def names(configs, env) -> DeliveryNames:
     c = configs[env]
-    return DeliveryNames(prefix=c.prefix, project_id=c.project_id, region=c.region, domain=c.domain)
+    return DeliveryNames.of(c)
 
 
 def repository(synthesized, env):

@@ -34,7 +34,7 @@ def account_ref(synthesized, env, component, attribute="email"):
 
 def names(configs, env) -> DeliveryNames:
     c = configs[env]
-    return DeliveryNames(prefix=c.prefix, project_id=c.project_id, region=c.region, domain=c.domain)
+    return DeliveryNames.of(c)
 
 
 def armor_rules(synthesized, env):
