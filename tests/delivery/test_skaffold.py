@@ -70,13 +70,23 @@ def test_schema_validation_would_catch_a_typo(config, schema_validator, mutation
     assert list(schema_validator.iter_errors(broken))
 
 
-def test_builds_the_four_service_images_from_services(config):
+def test_builds_the_four_service_images_from_one_dockerfile(config, rendered_dev):
     artifacts = config["build"]["artifacts"]
     assert [a["image"] for a in artifacts] == list(APP_COMPONENTS)
     for artifact in artifacts:
         assert artifact["context"] == "services"
-        assert artifact["docker"]["dockerfile"] == f"{artifact['image']}/Dockerfile"
+        assert artifact["docker"]["dockerfile"] == "Dockerfile"
         assert (REPO_ROOT / artifact["context"] / artifact["docker"]["dockerfile"]).is_file()
+        args = artifact["docker"]["buildArgs"]
+        assert set(args) <= {"SERVICE", "PACKAGE", "DATA_DIR"}, args
+        assert (REPO_ROOT / artifact["context"] / args["SERVICE"] / args["PACKAGE"] / "__main__.py").is_file(), args
+    data_dirs = {a["image"]: a["docker"]["buildArgs"]["DATA_DIR"]
+                 for a in artifacts if "DATA_DIR" in a["docker"]["buildArgs"]}
+    assert list(data_dirs) == ["backend"]
+    # the directory the image creates is where the manifests mount the state volume
+    pod = rendered_dev.find("StatefulSet", "backend")["spec"]["template"]["spec"]
+    (container,) = [c for c in pod["containers"] if c["name"] == "backend"]
+    assert data_dirs["backend"] in [m["mountPath"] for m in container["volumeMounts"]]
     assert config["build"]["tagPolicy"] == {"gitCommit": {}}
 
 
