@@ -89,7 +89,8 @@ def fake_package(tmp_path, monkeypatch):
     _write(tmp_path / f"{events_module}.py", "EVENTS = []\n")
     monkeypatch.syspath_prepend(str(tmp_path))
 
-    def build(*, init: str | None = None, jsii_init: str | None = None, npm: str = "@fake/prov") -> tuple[str, list]:
+    def build(*, init: str | None = None, jsii_init: str | bool | None = None, npm: str = "@fake/prov") -> tuple[str, list]:
+        """`init`/`jsii_init`: replacement source (None: the jsii layout; `jsii_init=False`: no `_jsii/__init__.py`)."""
         root = tmp_path / package
         _write(
             root / "__init__.py",
@@ -239,6 +240,20 @@ def test_assembly_of_another_name_is_a_layout_error(loader, fake_package):
 def test_package_that_is_not_installed_is_a_layout_error(loader):
     with pytest.raises(loader.ProviderLayoutError, match="is not installed as a package"):
         loader.ProviderNamespace(f"not_installed_{uuid.uuid4().hex}").alpha
+
+
+def test_a_refused_lazy_index_surfaces_as_a_layout_error(loader, fake_package):
+    # What the jsii kernel reports when the Node hook refuses a package, as raised by the `_jsii` import.
+    package, _ = fake_package(
+        jsii_init="""
+            # JSIIAssembly.load("@fake/prov", ...) is what the real file does; here the kernel "refuses" it.
+            raise RuntimeError("[constructs_lib/provider_loader.py] @fake/prov: lib/lazy-index.js does not exist")
+        """
+    )
+
+    with pytest.raises(loader.ProviderLayoutError, match=r"could not load the lazy index.*lazy-index\.js does not exist"):
+        loader.ProviderNamespace(package, "@fake/prov").alpha
+    assert package not in sys.modules
 
 
 # ------------------------------------------------------------------------------- cached type-check hints
