@@ -7,6 +7,12 @@ from pathlib import Path
 
 import pytest
 
+from constructs_lib import provider_loader
+
+# As main.py does, before anything starts the jsii kernel: the fast loader on both the Python and the Node
+# side (constructs_lib/provider_loader.py), so the suite pays for one lean provider load.
+provider_loader.configure(eager=False)
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 THIRD_PARTY_ENV = "PLATFORM_THIRD_PARTY_DIR"
 

@@ -467,28 +467,24 @@ print("REPORT " + json.dumps(report))
 """
 
 
-def test_real_provider_packages_have_the_layout_and_eager_mode_yields_the_same_classes(tmp_path):
+def test_real_provider_packages_have_the_layout_the_fast_loader_relies_on(tmp_path):
+    """The real packages load lazily, with the Node hook and type checks on. That the eager mode gives the
+    same result is proven on the whole app by tests/test_fast_import.py (byte-identical synth), so the
+    slow eager import is not repeated here."""
     env = {key: value for key, value in os.environ.items() if key not in ("PLATFORM_EAGER_PROVIDER_IMPORT", HOOK_ENV)}
     env.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
-    processes = {
-        mode: subprocess.Popen(
-            [sys.executable, "-c", REAL_PROBE, str(REPO_ROOT), mode, str(tmp_path / mode)],
-            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        )
-        for mode in ("lazy", "eager")
-    }
-    reports = {}
-    for mode, process in processes.items():
-        stdout, stderr = process.communicate(timeout=900)
-        assert process.returncode == 0, f"{mode} probe failed:\n{stderr[-3000:]}"
-        reports[mode] = json.loads(next(line for line in stdout.splitlines() if line.startswith("REPORT "))[7:])
-    lazy, eager = reports["lazy"], reports["eager"]
+    result = subprocess.run(
+        [sys.executable, "-c", REAL_PROBE, str(REPO_ROOT), "lazy", str(tmp_path / "lazy")],
+        env=env, capture_output=True, text=True, timeout=900,
+    )
+    assert result.returncode == 0, f"lazy probe failed:\n{result.stderr[-3000:]}"
+    lazy = json.loads(next(line for line in result.stdout.splitlines() if line.startswith("REPORT "))[7:])
 
-    assert lazy["hook"] == "started" and eager["hook"] == "off"
-    for key in [key for key in lazy if key.startswith("cdktf_cdktf_provider_")]:
-        assert lazy[key]["classes"] and lazy[key]["classes"] == eager[key]["classes"], key
-        assert lazy[key]["bare"] and not eager[key]["bare"], key
-        assert lazy[key]["cached_hints"] and not eager[key]["cached_hints"], key
-        assert lazy[key]["loaded_submodules"] < eager[key]["loaded_submodules"], key
+    assert lazy["hook"] == "started"
+    packages = [key for key in lazy if key.startswith("cdktf_cdktf_provider_")]
+    assert len(packages) == 3
+    for key in packages:
+        assert lazy[key]["classes"], key
+        assert lazy[key]["bare"], key
+        assert lazy[key]["cached_hints"], key
     assert "type of argument name must be str" in lazy["type_check"]
-    assert lazy["type_check"] == eager["type_check"]
