@@ -6,6 +6,7 @@ from typing import ClassVar
 
 from constructs_lib.cdk import App, GcsBackend, LocalBackend, TerraformStack, google
 from stacks.config import EnvironmentConfig
+from stacks.naming import resource_name
 
 MANAGED_BY = "cdktf-platform"
 
@@ -47,5 +48,4 @@ class LayerStack(TerraformStack):
         return {"component": component}
 
     def resource_name(self, role: str) -> str:
-        """`<prefix>-<role>`: the one shape of a GCP resource name."""
-        return f"{self.env.prefix}-{role}"
+        return resource_name(self.env.prefix, role)

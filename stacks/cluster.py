@@ -68,7 +68,7 @@ class ClusterStack(LayerStack):
                 pods_range_name=network.pods_range_name,
                 services_range_name=network.services_range_name,
                 master_ipv4_cidr=env.network.control_plane_cidr,
-                authorized_networks={network.name: network.cidr for network in plan.master_authorized_networks},
+                authorized_networks={entry.name: entry.cidr for entry in plan.master_authorized_networks},
                 private_endpoint=plan.private_endpoint,
                 release_channel=plan.release_channel,
                 min_master_version=plan.kubernetes_version,

@@ -7,9 +7,7 @@ from dataclasses import dataclass
 # Application components that run in the cluster under their own Google service account.
 APP_COMPONENTS = ("api-server", "ai-server", "backend", "temporal-worker")
 APP_NAMESPACE = "apps"
-GATEWAY_NAMESPACE = "gateway"
 TEMPORAL_NAMESPACE = "temporal"
-TEMPORAL_FRONTEND = "temporal-frontend.temporal.svc.cluster.local:7233"
 
 
 def resource_name(prefix: str, role: str) -> str:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from syrupy.extensions.json import JSONSnapshotExtension
 
-ENVS = ("dev", "staging", "prod")
-LAYERS = ("bootstrap", "network", "security", "cluster", "data", "observability")
+from stacks.layers import LAYERS
+from tests.conftest import ENVIRONMENTS as ENVS
 
 
 @pytest.fixture

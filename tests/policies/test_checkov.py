@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import REPO_ROOT
+from stacks.layers import LAYERS
+from tests.conftest import ENVIRONMENTS, REPO_ROOT
 
 EXCEPTIONS_FILE = REPO_ROOT / "policies" / "checkov-exceptions-terraform.yaml"
 CUSTOM_CHECKS = REPO_ROOT / "policies" / "checkov"
@@ -96,7 +97,7 @@ def test_checkov_evaluated_every_stack_it_has_checks_for(synthesized, checkov_re
     assert scanned >= {name for name in synthesized.stacks if name.endswith(CHECKED_LAYERS)}
 
 
-@pytest.mark.parametrize("stack", [f"{env}-{layer}" for env in ("dev", "staging", "prod") for layer in ("bootstrap", "network", "security", "cluster", "data")])
+@pytest.mark.parametrize("stack", [f"{env}-{layer}" for env in ENVIRONMENTS for layer in LAYERS])
 def test_no_checkov_finding_outside_the_exceptions(findings, synthesized, stack):
     if stack not in synthesized.stacks:
         pytest.fail(f"stack {stack} was not synthesized")

@@ -4,8 +4,7 @@ from __future__ import annotations
 import pytest
 
 from stacks.bootstrap import APPLY_ROLES, PLAN_ROLES, REQUIRED_SERVICES
-
-ENVS = ("dev", "staging", "prod")
+from tests.conftest import ENVIRONMENTS as ENVS
 
 
 def state_bucket(synthesized, env):

@@ -12,9 +12,9 @@ import yaml
 from stacks.cluster import THIRD_PARTY_IMAGES
 from stacks.config import ConfigError, parse_environment
 from stacks.naming import DeliveryNames
+from tests.conftest import ENVIRONMENTS as ENVS
 from tests.conftest import REPO_ROOT
 
-ENVS = ("dev", "staging", "prod")
 LAYER = "cluster"
 POOLS = ("general", "gpu", "workers")
 

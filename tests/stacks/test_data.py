@@ -10,8 +10,8 @@ import yaml
 
 from stacks.cluster import THIRD_PARTY_IMAGES
 from stacks.data import KEDA_CHART, KEDA_REPOSITORY, KEDA_VERSION, keda_values_files
+from tests.conftest import ENVIRONMENTS as ENVS
 
-ENVS = ("dev", "staging", "prod")
 LAYER = "data"
 COMPONENTS = ("operator", "metricServer", "webhooks")
 # Keys that name a component's Deployment settings, spelled as upstream spells them.

@@ -5,7 +5,8 @@ import ipaddress
 
 import pytest
 
-ENVS = ("dev", "staging", "prod")
+from tests.conftest import ENVIRONMENTS as ENVS
+
 ADMIN_PORTS = (22, 3389, 6443, 10250)
 
 

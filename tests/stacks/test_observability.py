@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-ENVS = ("dev", "staging", "prod")
+from tests.conftest import ENVIRONMENTS as ENVS
 
 
 @pytest.mark.parametrize("env", ENVS)

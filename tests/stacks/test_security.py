@@ -11,9 +11,9 @@ from constructs_lib.armor import CRS_33_RULE_SETS, CVE_CANARY_EXPRESSION, DEFAUL
 from stacks.config import DEFAULT_WORKLOADS, ConfigError, parse_environment
 from stacks.naming import APP_COMPONENTS, DeliveryNames
 from stacks.security import METRICS_READER_PERMISSIONS, NODE_ROLES, secrets_of
+from tests.conftest import ENVIRONMENTS as ENVS
 from tests.conftest import REPO_ROOT
 
-ENVS = ("dev", "staging", "prod")
 LAYER = "security"
 
 
@@ -434,7 +434,7 @@ def test_a_workload_override_keeps_the_other_defaults():
     assert config.workloads["api-server"] == DEFAULT_WORKLOADS["api-server"]
 
 
-@pytest.mark.parametrize("env", ["dev", "staging", "prod"])
+@pytest.mark.parametrize("env", ENVS)
 def test_preview_hostnames_are_served_only_where_configured(synthesized, configs, env):
     """Staging serves `<slug>.preview.<domain>` for merge-request previews (docs/skaffold.md)."""
     wildcard = f"*.preview.{configs[env].domain}"
