@@ -16,6 +16,15 @@ from stacks.layers import LAYERS
 ROOT = Path(__file__).resolve().parent
 
 
+def parse_jobs(value: str) -> int | None:
+    """A positive number of processes, or None for auto."""
+    if value == "auto":
+        return None
+    if not value.isdigit() or int(value) < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive number or auto (--jobs or $PLATFORM_SYNTH_JOBS), got {value!r}")
+    return int(value)
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--config-dir", type=Path, default=ROOT / "config", help="directory of <env>.yaml files")
@@ -25,6 +34,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="only <env>-<layer> and the stacks it depends on, for fast iteration (e.g. dev-network)",
     )
     parser.add_argument("--outdir", type=Path, help="default: $CDKTF_OUTDIR (set by `cdktf synth`) or ./cdktf.out")
+    parser.add_argument(
+        "--jobs",
+        type=parse_jobs,
+        default=os.environ.get("PLATFORM_SYNTH_JOBS", "auto"),  # argparse applies `type` to a string default
+        help="processes synthesizing environments at once: a number, or auto (default, or $PLATFORM_SYNTH_JOBS): "
+        "one per 3 environments or per 2 cores, at most one per core (stacks/synthesis.py: auto_jobs)",
+    )
     parser.add_argument(
         "--bootstrap-local-state",
         action="store_true",
@@ -49,14 +65,20 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: invalid configuration, nothing was synthesized\n{exc}", file=sys.stderr)
         return 2
 
-    from constructs_lib import provider_loader
-    from stacks.synthesis import synthesize
+    from stacks.synthesis import auto_jobs, synthesize
 
-    provider_loader.configure(eager=os.environ.get("PLATFORM_EAGER_PROVIDER_IMPORT") == "1")
     outdir = args.outdir or Path(os.environ.get("CDKTF_OUTDIR") or ROOT / "cdktf.out")
     try:
         state_dir = ROOT / ".bootstrap-state" if args.bootstrap_local_state else None
-        summaries = synthesize(configs, outdir, up_to=up_to, bootstrap_state_dir=state_dir)
+        jobs = min(args.jobs or auto_jobs(len(configs)), len(configs))
+        summaries = synthesize(
+            configs,
+            outdir,
+            up_to=up_to,
+            bootstrap_state_dir=state_dir,
+            jobs=jobs,
+            eager_provider_import=os.environ.get("PLATFORM_EAGER_PROVIDER_IMPORT") == "1",
+        )
     except ValueError as exc:
         print(f"error: {exc}\nnothing was synthesized; {outdir} is unchanged", file=sys.stderr)
         return 1
@@ -64,7 +86,8 @@ def main(argv: list[str] | None = None) -> int:
         shown = os.path.relpath(summary.path) if summary.path.is_relative_to(Path.cwd()) else summary.path
         print(f"{summary.name:<28} {summary.resources:>4} resources  {shown}")
     total = sum(summary.resources for summary in summaries)
-    print(f"{len(summaries)} stacks, {total} resources in {time.perf_counter() - started:.2f}s")
+    processes = f" ({jobs} processes)" if jobs > 1 else ""
+    print(f"{len(summaries)} stacks, {total} resources in {time.perf_counter() - started:.2f}s{processes}")
     return 0
 
 

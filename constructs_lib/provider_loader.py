@@ -120,11 +120,17 @@ function lazyIndexFor(request, entry) {
   return lazy;
 }
 
-const resolveFilename = Module._resolveFilename;
-Module._resolveFilename = function (request, parent, isMain, options) {
-  const resolved = resolveFilename.call(this, request, parent, isMain, options);
-  return packages.has(request) ? lazyIndexFor(request, resolved) : resolved;
-};
+// A python started by a python that configured the loader may inherit this hook in NODE_OPTIONS and add
+// its own copy: the first one installed redirects, later copies do nothing.
+const INSTALLED = Symbol.for('constructs_lib/provider_loader.py lazy-index hook');
+if (!Module[INSTALLED]) {
+  Module[INSTALLED] = true;
+  const resolveFilename = Module._resolveFilename;
+  Module._resolveFilename = function (request, parent, isMain, options) {
+    const resolved = resolveFilename.call(this, request, parent, isMain, options);
+    return packages.has(request) ? lazyIndexFor(request, resolved) : resolved;
+  };
+}
 """
 
 # While the hook is installed: its directory, the environment values it replaced (restored as soon as the
@@ -193,6 +199,19 @@ def _install_node_hook() -> None:
     os.environ["NODE_OPTIONS"] = f"{saved['NODE_OPTIONS']} {require}" if saved["NODE_OPTIONS"] else require
     os.environ[NODE_HOOK_PACKAGES_ENV] = ",".join(packages)
     _node_hook = {"directory": directory, "saved": saved, "started": False}
+
+
+def child_environment() -> dict[str, str]:
+    """`os.environ` for a subprocess, without the hook variables while they are set for this process's
+    own kernel (a child python that runs `configure()` installs its own)."""
+    env = dict(os.environ)
+    if _node_hook is not None and not _node_hook["started"]:
+        for name, value in _node_hook["saved"].items():
+            if value is None:
+                env.pop(name, None)
+            else:
+                env[name] = value
+    return env
 
 
 def _restore_node_environment() -> None:

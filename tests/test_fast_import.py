@@ -1,9 +1,10 @@
-"""The fast provider loader changes how long synth takes, never what it writes.
+"""The fast provider loader and parallel synthesis change how long synth takes, never what it writes.
 
-`python main.py` is run twice in fresh subprocesses, as it ships (constructs_lib/provider_loader.py: bare
-provider packages, the Node-side lazy index, cached type-check hints) and with
-PLATFORM_EAGER_PROVIDER_IMPORT=1 (provider packages imported the ordinary way), into two temporary
-directories; every synthesized file must exist in both and be byte-for-byte identical.
+`python main.py` is run twice in fresh subprocesses into two temporary directories: as it ships
+(constructs_lib/provider_loader.py: bare provider packages, the Node-side lazy index, cached type-check
+hints) with `--jobs 2` (two processes, their parts merged by stacks/synthesis.py), and the ordinary way:
+PLATFORM_EAGER_PROVIDER_IMPORT=1 (provider packages imported as a CDKTF-docs app does) with `--jobs 1`.
+Every synthesized file must exist in both and be byte-for-byte identical.
 
 Both runs use one snapshot of the working tree, so an edit made elsewhere while the test runs cannot show
 up as a difference. No timing is asserted here: see benchmarks/synth.py and docs/performance.md.
@@ -11,7 +12,6 @@ up as a difference. No timing is asserted here: see benchmarks/synth.py and docs
 from __future__ import annotations
 
 import difflib
-import os
 import shutil
 import subprocess
 import sys
@@ -19,19 +19,23 @@ from pathlib import Path
 
 import pytest
 
+from constructs_lib import provider_loader
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SNAPSHOT_IGNORE = shutil.ignore_patterns(
     ".git", ".venv", ".tools", ".third_party", ".pytest_cache", "__pycache__", "node_modules", "cdktf.out",
     ".cdktf.out.*", "*.pyc",
 )
-VARIANTS = {"fast": None, "ordinary": "1"}  # value of PLATFORM_EAGER_PROVIDER_IMPORT
+# value of PLATFORM_EAGER_PROVIDER_IMPORT, --jobs
+VARIANTS = {"fast": (None, "2"), "ordinary": ("1", "1")}
 
 
 def _env(eager: str | None) -> dict[str, str]:
+    # Without the hook this test process may have configured for its own kernel (tests/conftest.py).
     env = {
         key: value
-        for key, value in os.environ.items()
-        if key not in ("PLATFORM_EAGER_PROVIDER_IMPORT", "PLATFORM_JSII_LAZY_INDEX_PACKAGES", "CDKTF_OUTDIR")
+        for key, value in provider_loader.child_environment().items()
+        if key not in ("PLATFORM_EAGER_PROVIDER_IMPORT", "PLATFORM_SYNTH_JOBS", "CDKTF_OUTDIR")
     }
     env.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
     if eager is not None:
@@ -59,24 +63,26 @@ def _short_diff(name: str, fast: bytes, ordinary: bytes, limit: int = 40) -> str
     return "\n".join(lines[:limit] + ([f"... {len(lines) - limit} more diff lines"] if len(lines) > limit else []))
 
 
-def test_fast_and_ordinary_provider_imports_synthesize_identical_files(tmp_path):
+def test_fast_parallel_and_ordinary_serial_synth_write_identical_files(tmp_path):
     app = tmp_path / "app"
     shutil.copytree(REPO_ROOT, app, ignore=SNAPSHOT_IGNORE, symlinks=True)
     outdirs = {variant: tmp_path / variant / "cdktf.out" for variant in VARIANTS}
     processes = {
         variant: subprocess.Popen(
-            [sys.executable, str(app / "main.py"), "--outdir", str(outdirs[variant])],
+            [sys.executable, str(app / "main.py"), "--outdir", str(outdirs[variant]), "--jobs", jobs],
             cwd=app,
             env=_env(eager),
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
         )
-        for variant, eager in VARIANTS.items()
+        for variant, (eager, jobs) in VARIANTS.items()
     }
     for variant, process in processes.items():
         output, _ = process.communicate(timeout=1800)
         assert process.returncode == 0, f"{variant} synth failed (exit {process.returncode}):\n{output[-4000:]}"
+        if variant == "fast":
+            assert "resources in" in output and "(2 processes)" in output, output[-2000:]
 
     fast, ordinary = _files(outdirs["fast"]), _files(outdirs["ordinary"])
 

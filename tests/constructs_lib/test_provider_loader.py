@@ -375,11 +375,13 @@ def _node_package(root: Path, *, lazy: str | None = None, eager_extra: str = "")
     return root
 
 
-def _run_node(loader, root: Path, packages: str) -> subprocess.CompletedProcess:
-    hook_dir = root / "hook dir with space"  # NODE_OPTIONS quoting must survive it
-    hook_dir.mkdir()
-    hook = loader.write_node_hook(hook_dir)
-    env = {**os.environ, "NODE_OPTIONS": f"--require {loader._node_option_path(hook)}", HOOK_ENV: packages}
+def _run_node(loader, root: Path, packages: str, copies: int = 1) -> subprocess.CompletedProcess:
+    requires = []
+    for copy in range(copies):
+        hook_dir = root / f"hook dir with space {copy}"  # NODE_OPTIONS quoting must survive it
+        hook_dir.mkdir()
+        requires.append(f"--require {loader._node_option_path(loader.write_node_hook(hook_dir))}")
+    env = {**os.environ, "NODE_OPTIONS": " ".join(requires), HOOK_ENV: packages}
     return subprocess.run(
         ["node", "-e", NODE_PROBE, str(root)], env=env, capture_output=True, text=True, timeout=60, check=False
     )
@@ -390,6 +392,26 @@ def test_node_hook_resolves_listed_packages_to_the_lazy_index(loader, tmp_path):
 
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == {"entry": "lazy-index.js", "alpha": "Alpha", "loaded": ["alpha"]}
+
+
+def test_node_hook_inherited_from_a_parent_python_and_installed_again_redirects_once(loader, tmp_path):
+    result = _run_node(loader, _node_package(tmp_path), "@fake/prov", copies=2)
+
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == {"entry": "lazy-index.js", "alpha": "Alpha", "loaded": ["alpha"]}
+
+
+def test_child_environment_drops_the_hook_only_while_it_waits_for_this_process_kernel(loader):
+    loader.configure(eager=False)
+    assert loader.node_hook_status() == "pending" and HOOK_ENV in os.environ
+
+    child = loader.child_environment()
+
+    assert child["NODE_OPTIONS"] == "--max-http-header-size=16384" and HOOK_ENV not in child
+    assert os.environ[HOOK_ENV]  # this process's own kernel still gets it
+    loader.kernel["started"] = True
+    loader._restore_node_environment()
+    assert loader.child_environment() == dict(os.environ)
 
 
 def test_node_hook_leaves_other_packages_alone(loader, tmp_path):
