@@ -68,7 +68,7 @@ def auto_jobs(environments: int, cpus: int | None = None) -> int:
     threads of its own) and costs ~3.5 s of CPU to start. Half the cores therefore run without contention;
     beyond that, up to one process per core, a process is only worth starting when it takes at least
     `ENVIRONMENTS_PER_JOB` environments. Measured on 2 cores (docs/performance.md): 3 environments, one
-    process or two take the same time; 6, two are 8 % faster; 12, 25 % faster.
+    process or two take the same time; 6, two are 8 % faster; 12, 24 % faster.
     """
     cpus = cpus or os.cpu_count() or 1
     wanted = max(cpus // 2, environments // ENVIRONMENTS_PER_JOB)
@@ -93,18 +93,17 @@ def synthesize(
             _synth_here(configs, staging, up_to, bootstrap_state_dir, eager_provider_import)
         else:
             parts = [staging / f".part-{index}" for index in range(len(groups))]
-            workers = [
-                _Worker.start(group, part, up_to, bootstrap_state_dir, eager_provider_import)
-                for group, part in zip(groups[1:], parts[1:])
-            ]
+            workers: list[_Worker] = []
             try:
+                for group, part in zip(groups[1:], parts[1:]):
+                    workers.append(_Worker.start(group, part, up_to, bootstrap_state_dir, eager_provider_import))
                 _synth_here(groups[0], parts[0], up_to, bootstrap_state_dir, eager_provider_import)
-            except BaseException:
+                for worker in workers:
+                    worker.wait()
+            except BaseException:  # including Ctrl-C: no worker outlives the run
                 for worker in workers:
                     worker.kill()
                 raise
-            for worker in workers:
-                worker.wait()
             merge_parts(parts, staging)
     return summarize(outdir.resolve())
 
