@@ -5,9 +5,11 @@ CDKTF does not turn `construct.node.add_dependency(other)` into Terraform `depen
 Terraform resource below `construct`, naming every resource below each target, in the plain
 `<type>.<logical id>` form CDKTF itself writes.
 
-Every read of a resource attribute is a round trip to the jsii kernel, so what never changes (a binding
-class's Terraform type) is read once per class, and the dependencies this module added are remembered here
-instead of being read back from each resource. Nothing else in the project sets `depends_on`.
+Every read of a resource attribute is a round trip to the jsii kernel, so what never changes is read once
+(a binding class's Terraform type per class, a resource's address per resource: several constructs often
+wait for the same resources), and the dependencies this module added are remembered here instead of being
+read back from each resource. Nothing else in the project sets `depends_on`, and nothing overrides a logical
+id (`override_logical_id` after a `depend_on` would leave a remembered address stale).
 """
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ import weakref
 from constructs_lib.cdk import Construct, TerraformResource
 
 _resource_types: dict[type, str] = {}
+_addresses: "weakref.WeakKeyDictionary[TerraformResource, str]" = weakref.WeakKeyDictionary()
 _added: "weakref.WeakKeyDictionary[TerraformResource, frozenset[str]]" = weakref.WeakKeyDictionary()
 
 
@@ -24,10 +27,12 @@ def _resources(construct: Construct) -> list[TerraformResource]:
 
 
 def _address(resource: TerraformResource) -> str:
-    binding = type(resource)
-    if binding not in _resource_types:
-        _resource_types[binding] = resource.terraform_resource_type
-    return f"{_resource_types[binding]}.{resource.friendly_unique_id}"
+    if resource not in _addresses:
+        binding = type(resource)
+        if binding not in _resource_types:
+            _resource_types[binding] = resource.terraform_resource_type
+        _addresses[resource] = f"{_resource_types[binding]}.{resource.friendly_unique_id}"
+    return _addresses[resource]
 
 
 def depend_on(construct: Construct, *targets: Construct) -> None:
