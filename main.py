@@ -39,7 +39,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         type=parse_jobs,
         default=os.environ.get("PLATFORM_SYNTH_JOBS", "auto"),  # argparse applies `type` to a string default
         help="processes synthesizing environments at once: a number, or auto (default, or $PLATFORM_SYNTH_JOBS): "
-        "one per 3 environments or per 2 cores, at most one per core (stacks/synthesis.py: auto_jobs)",
+        "one per 3 environments or per 2 cores, at most 2 (stacks/synthesis.py: auto_jobs)",
     )
     parser.add_argument(
         "--bootstrap-local-state",

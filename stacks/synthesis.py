@@ -5,7 +5,7 @@ Environments share nothing but the app's code, so they can be synthesized by sev
 (`jobs`): the calling process builds one group of environments itself while worker processes
 (`python -m stacks.synthesis`, one jsii kernel each) build the others into their own directories; the
 parts are then merged into exactly the files one process would have written (`merge_parts`;
-tests/test_parallel_synth.py compares every byte). Each process costs its own start-up (python, node, the
+tests/test_fast_import.py compares every byte). Each process costs its own start-up (python, node, the
 cdktf and provider assemblies: ~3.5 s of CPU), so more jobs only pay off when there are spare cores and
 enough environments to share: `auto_jobs` (figures in docs/performance.md).
 """
@@ -31,9 +31,10 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 # user, printed on stderr), and with 1 for anything else (a traceback).
 _WORKER_INVALID = 3
 # `auto_jobs`: the environments one more process must take to pay for its start-up on a busy machine, and
-# the most processes it starts (each peaks at ~220 MB: four stay under 1 GB).
+# the most processes it starts: each (python and its two node processes) peaks at ~360 MB, and two stay
+# within the 1 GB a synth may use. `--jobs N` sets more.
 ENVIRONMENTS_PER_JOB = 3
-MAX_AUTO_JOBS = 4
+MAX_AUTO_JOBS = 2
 
 
 @dataclass(frozen=True)
@@ -67,8 +68,9 @@ def auto_jobs(environments: int, cpus: int | None = None) -> int:
     One synth process keeps about 1.2 cores busy (python and node take turns; V8 collects garbage on
     threads of its own) and costs ~3.5 s of CPU to start. Half the cores therefore run without contention;
     beyond that, up to one process per core, a process is only worth starting when it takes at least
-    `ENVIRONMENTS_PER_JOB` environments. Measured on 2 cores (docs/performance.md): 3 environments, one
-    process or two take the same time; 6, two are 8 % faster; 12, 24 % faster.
+    `ENVIRONMENTS_PER_JOB` environments. Never more than `MAX_AUTO_JOBS` (memory). Measured on 2 cores
+    (docs/performance.md): 3 environments, one process or two take the same time; 6, two are 8 % faster;
+    12, 24 % faster.
     """
     cpus = cpus or os.cpu_count() or 1
     wanted = max(cpus // 2, environments // ENVIRONMENTS_PER_JOB)
@@ -198,7 +200,7 @@ def stable_json(value, space: str = "  ", level: int = 0) -> str:
 
 
 def _group(opening: str, closing: str, items: list[str], space: str, level: int) -> str:
-    inner = "".join(f"\n{space * (level + 1)}{item}," for item in items).rstrip(",")
+    inner = ",".join(f"\n{space * (level + 1)}{item}" for item in items)
     return f"{opening}{inner}\n{space * level}{closing}"
 
 

@@ -91,8 +91,8 @@ def test_merging_parts_refuses_a_stack_written_twice_or_another_cdktf_version(tm
     [
         (1, {1: 1, 3: 1, 12: 1}),
         (2, {1: 1, 3: 1, 5: 1, 6: 2, 12: 2}),  # measured: 3 environments gain nothing from a second process
-        (4, {1: 1, 2: 2, 3: 2, 9: 3, 12: 4}),
-        (16, {2: 2, 3: 3, 12: 4, 30: 4}),  # ~220 MB per process: at most four
+        (4, {1: 1, 2: 2, 3: 2, 12: 2}),
+        (16, {2: 2, 3: 2, 30: 2}),  # ~360 MB per process: two stay within 1 GB
     ],
 )
 def test_auto_jobs_uses_half_the_cores_and_more_only_for_enough_environments(cpus, jobs_for):
