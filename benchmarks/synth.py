@@ -531,6 +531,7 @@ def main(argv: list[str] | None = None) -> int:
             walls = {name: {count: [] for count in counts} for name in SCALING_SERIES}
             peaks = {name: {count: [] for count in counts} for name in SCALING_SERIES}
             used = {name: {} for name in SCALING_SERIES}
+            digests: dict[int, set[str]] = {count: set() for count in counts}
             for index in range(args.scaling_runs):
                 order = counts if index % 2 == 0 else counts[::-1]
                 for count in order:
@@ -539,8 +540,11 @@ def main(argv: list[str] | None = None) -> int:
                         walls[name][count].append(run.wall_s)
                         peaks[name][count].append(run.tree_peak_bound)
                         used[name][count] = run.synth_processes
+                        digests[count].add(run.digest)
                         say(f"  scaling {index + 1}/{args.scaling_runs} {count:>2} envs {run.stacks:>3} stacks "
                             f"{run.synth_processes} process(es) {run.wall_s:6.2f} s  {name}")
+            if any(len(found) != 1 for found in digests.values()):
+                raise SystemExit("one process and several synthesized different output; see tests/test_fast_import.py")
             for name in SCALING_SERIES:
                 medians = {count: statistics.median(values) for count, values in walls[name].items()}
                 report.scaling[name] = {
