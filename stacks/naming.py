@@ -8,6 +8,9 @@ from dataclasses import dataclass
 APP_COMPONENTS = ("api-server", "ai-server", "backend", "temporal-worker")
 APP_NAMESPACE = "apps"
 TEMPORAL_NAMESPACE = "temporal"
+# Public registries the platform's third-party images come from → the slug of their Artifact Registry
+# remote repository (`<prefix>-mirror-<slug>`).
+UPSTREAM_REGISTRIES = {"docker.io": "docker-hub", "ghcr.io": "ghcr", "quay.io": "quay", "registry.k8s.io": "k8s"}
 
 
 def resource_name(prefix: str, role: str) -> str:
@@ -36,6 +39,19 @@ class DeliveryNames:
     @property
     def registry_url(self) -> str:
         return f"{self.region}-docker.pkg.dev/{self.project_id}/{resource_name(self.prefix, 'apps')}"
+
+    def mirror_repository_id(self, upstream: str) -> str:
+        """Artifact Registry remote repository (pull-through cache) for a public registry, e.g. docker.io.
+        Third-party images are pulled through these, so nodes need no internet egress and Binary
+        Authorization allowlists Artifact Registry paths only."""
+        if upstream not in UPSTREAM_REGISTRIES:
+            raise ValueError(f"unknown upstream registry {upstream!r}; expected one of {', '.join(UPSTREAM_REGISTRIES)}")
+        return resource_name(self.prefix, f"mirror-{UPSTREAM_REGISTRIES[upstream]}")
+
+    def mirror_url(self, upstream: str) -> str:
+        """`<region>-docker.pkg.dev/<project>/<prefix>-mirror-<slug>`: replaces `upstream` in image names
+        (`docker.io/temporalio/server` → `<mirror_url('docker.io')>/temporalio/server`)."""
+        return f"{self.region}-docker.pkg.dev/{self.project_id}/{self.mirror_repository_id(upstream)}"
 
     @property
     def edge_ip_name(self) -> str:
