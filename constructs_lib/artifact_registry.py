@@ -46,10 +46,6 @@ class DockerRepository(Construct):
         where = f"DockerRepository {props.repository_id}"
         if not _REPOSITORY_ID.match(props.repository_id):
             raise ValueError(f"{where}: repository_id must be 1-63 lower-case letters, digits or '-', starting with a letter")
-        if props.keep_recent < 1:
-            raise ValueError(f"{where}: keep_recent {props.keep_recent} must be at least 1")
-        if props.delete_untagged_after_days < 1:
-            raise ValueError(f"{where}: delete_untagged_after_days {props.delete_untagged_after_days} must be at least 1")
         if not props.kms_key:
             raise ValueError(f"{where}: kms_key is empty; images are encrypted with a customer-managed key")
         iam = {"roles/artifactregistry.reader": props.readers, "roles/artifactregistry.writer": props.writers}

@@ -11,12 +11,12 @@ from dataclasses import dataclass, field
 from typing import Mapping
 
 from constructs_lib.cdk import Construct, google
+from constructs_lib.limits import SslProfile
 
 # An optional leading `*.` is a wildcard: Certificate Manager covers it with a DNS authorization of the
 # parent domain, and a map entry / A record with the same wildcard name.
 _HOSTNAME = re.compile(r"^(?=.{1,253}$)(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 _KEY = re.compile(r"^[a-z][a-z0-9-]{0,19}$")
-SSL_PROFILES = ("MODERN", "RESTRICTED")
 DNS_TTL = 300
 
 
@@ -103,8 +103,8 @@ class EdgeProps:
     """Short key (stable construct id) → public hostname served through the Gateway."""
     dns_zone: str
     """Public Cloud DNS managed zone (name) for the A and validation records."""
-    ssl_profile: str = "MODERN"
-    """MODERN or RESTRICTED; the minimum TLS version is 1.2 either way. Default: MODERN."""
+    ssl_profile: SslProfile = "MODERN"
+    """The minimum TLS version is 1.2 either way. Default: MODERN."""
     labels: Mapping[str, str] = field(default_factory=dict)
 
 
@@ -113,8 +113,6 @@ class Edge(Construct):
         super().__init__(scope, id)
         where = f"Edge {props.ip_name}"
         check_hosts(props.hosts, where)
-        if props.ssl_profile not in SSL_PROFILES:
-            raise ValueError(f"{where}: ssl_profile {props.ssl_profile!r} must be one of {', '.join(SSL_PROFILES)}")
         self.address = google.compute_global_address.ComputeGlobalAddress(
             self,
             "ip",

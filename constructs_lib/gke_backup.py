@@ -16,7 +16,6 @@ from constructs_lib.cdk import Construct, google
 
 _NAME = re.compile(r"^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$")
 _NAMESPACE = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
-_CRON = re.compile(r"^(\S+ ){4}\S+$")
 # Cluster-scoped kinds a namespace restore needs back.
 RESTORED_CLUSTER_KINDS = (
     ("apiextensions.k8s.io", "CustomResourceDefinition"),
@@ -58,16 +57,6 @@ def _check(props: GkeBackupProps) -> None:
     for namespace in props.namespaces:
         if not _NAMESPACE.match(namespace):
             raise ValueError(f"{where}: namespace {namespace!r} is not a Kubernetes name")
-    if len(set(props.namespaces)) != len(props.namespaces):
-        raise ValueError(f"{where}: namespaces lists a namespace twice: {list(props.namespaces)}")
-    if not _CRON.match(props.cron_schedule):
-        raise ValueError(f"{where}: cron_schedule {props.cron_schedule!r} must be a 5-field cron expression")
-    if props.retain_days < 1:
-        raise ValueError(f"{where}: retain_days {props.retain_days} must be at least 1")
-    if not 0 <= props.delete_lock_days <= props.retain_days:
-        raise ValueError(
-            f"{where}: delete_lock_days {props.delete_lock_days} must be within 0 and retain_days ({props.retain_days})"
-        )
 
 
 class GkeBackup(Construct):

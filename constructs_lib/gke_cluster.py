@@ -13,12 +13,17 @@ from dataclasses import dataclass, field
 from typing import Mapping
 
 from constructs_lib.cdk import Construct, TerraformResourceLifecycle, google
+from constructs_lib.limits import (
+    MIN_AUTHORIZED_NETWORK_PREFIX,
+    AutoscalingProfile,
+    ExclusionScope,
+    ReleaseChannel,
+    SecurityPosture,
+    VulnerabilityMode,
+)
 from constructs_lib.workload_identity import workload_pool
 
 _NAME = re.compile(r"^[a-z]([a-z0-9-]{0,38}[a-z0-9])?$")
-RELEASE_CHANNELS = ("RAPID", "REGULAR", "STABLE")
-AUTOSCALING_PROFILES = ("BALANCED", "OPTIMIZE_UTILIZATION")
-EXCLUSION_SCOPES = ("NO_UPGRADES", "NO_MINOR_UPGRADES", "NO_MINOR_OR_NODE_UPGRADES")
 LOGGING_COMPONENTS = ("SYSTEM_COMPONENTS", "WORKLOADS", "APISERVER")
 MONITORING_COMPONENTS = (
     "SYSTEM_COMPONENTS",
@@ -49,8 +54,8 @@ class MaintenanceExclusion:
     name: str
     start: str
     end: str
-    scope: str = "NO_UPGRADES"
-    """NO_UPGRADES, NO_MINOR_UPGRADES or NO_MINOR_OR_NODE_UPGRADES. Default: NO_UPGRADES."""
+    scope: ExclusionScope = "NO_UPGRADES"
+    """What is held back. Default: NO_UPGRADES."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -75,10 +80,10 @@ class GkeClusterProps:
     """Cloud KMS key id for application-layer encryption of Kubernetes Secrets in etcd."""
     authorized_networks: Mapping[str, str] = field(default_factory=dict)
     """Display name → CIDR allowed to reach the control plane besides the VPC. Default: none (VPC only);
-    0.0.0.0/0 is refused."""
+    ranges broader than /MIN_AUTHORIZED_NETWORK_PREFIX (constructs_lib/limits.py) are refused."""
     private_endpoint: bool = False
     """Control plane reachable on its private IP only. Default: off (public IP, authorized networks only)."""
-    release_channel: str = "REGULAR"
+    release_channel: ReleaseChannel = "REGULAR"
     min_master_version: str | None = None
     """Minimum control-plane version (e.g. "1.33"); the release channel upgrades from there. Default: none."""
     binary_authorization: bool = True
@@ -86,10 +91,10 @@ class GkeClusterProps:
     maintenance_window: MaintenanceWindow | None = None
     """Default: none (GKE picks any time)."""
     maintenance_exclusions: tuple[MaintenanceExclusion, ...] = ()
-    autoscaling_profile: str = "BALANCED"
-    security_posture: str = "BASIC"
-    """BASIC, ENTERPRISE or DISABLED. Default: BASIC."""
-    vulnerability_mode: str = "VULNERABILITY_BASIC"
+    autoscaling_profile: AutoscalingProfile = "BALANCED"
+    security_posture: SecurityPosture = "BASIC"
+    """Default: BASIC."""
+    vulnerability_mode: VulnerabilityMode = "VULNERABILITY_BASIC"
     rbac_security_group: str | None = None
     """`gke-security-groups@<domain>` for Google Groups in RBAC. Default: none."""
     deletion_protection: bool = True
@@ -103,22 +108,12 @@ def _check(props: GkeClusterProps) -> None:
         raise ValueError(f"{where}: name must be 1-40 lower-case letters, digits or '-', starting with a letter")
     if not props.node_locations:
         raise ValueError(f"{where}: node_locations is empty; list the zones nodes run in")
-    for zone in props.node_locations:
-        if zone.rsplit("-", 1)[0] != props.region:
-            raise ValueError(f"{where}: node location {zone!r} is not in region {props.region!r}")
-    if ipaddress.IPv4Network(props.master_ipv4_cidr).prefixlen != 28:
-        raise ValueError(f"{where}: master_ipv4_cidr {props.master_ipv4_cidr!r} must be a /28")
     for name, cidr in props.authorized_networks.items():
-        if ipaddress.IPv4Network(cidr).prefixlen == 0:
+        if ipaddress.IPv4Network(cidr).prefixlen < MIN_AUTHORIZED_NETWORK_PREFIX:
             raise ValueError(
-                f"{where}: authorized network {name!r} is {cidr}, the whole internet; name the office/VPN range instead"
+                f"{where}: authorized network {name!r} is {cidr}, broader than /{MIN_AUTHORIZED_NETWORK_PREFIX}; "
+                "name the office/VPN range instead"
             )
-    if props.release_channel not in RELEASE_CHANNELS:
-        raise ValueError(f"{where}: release_channel {props.release_channel!r} must be one of {', '.join(RELEASE_CHANNELS)}")
-    if props.autoscaling_profile not in AUTOSCALING_PROFILES:
-        raise ValueError(
-            f"{where}: autoscaling_profile {props.autoscaling_profile!r} must be one of {', '.join(AUTOSCALING_PROFILES)}"
-        )
     if not props.database_encryption_key:
         raise ValueError(f"{where}: database_encryption_key is empty; Kubernetes Secrets must be encrypted with a KMS key")
     if not props.node_service_account or props.node_service_account.endswith("-compute@developer.gserviceaccount.com"):
@@ -126,12 +121,6 @@ def _check(props: GkeClusterProps) -> None:
             f"{where}: node_service_account {props.node_service_account!r} is empty or the Compute Engine default "
             "account; use the dedicated node service account"
         )
-    for exclusion in props.maintenance_exclusions:
-        if exclusion.scope not in EXCLUSION_SCOPES:
-            raise ValueError(
-                f"{where}: maintenance exclusion {exclusion.name!r} scope {exclusion.scope!r} must be one of "
-                f"{', '.join(EXCLUSION_SCOPES)}"
-            )
 
 
 class GkeCluster(Construct):

@@ -14,6 +14,7 @@ from typing import Mapping
 
 from constructs_lib.cdk import Construct, TerraformResourceLifecycle, google
 from constructs_lib.iam import validate_iam, unique_members
+from constructs_lib.limits import MAX_KEY_ROTATION_DAYS
 
 _NAME = re.compile(r"^[a-zA-Z0-9_-]{1,63}$")
 ENCRYPTER_ROLE = "roles/cloudkms.cryptoKeyEncrypterDecrypter"
@@ -44,8 +45,11 @@ class KeyRing(Construct):
     def __init__(self, scope: Construct, id: str, props: KeyRingProps) -> None:
         super().__init__(scope, id)
         where = f"KeyRing {props.name}"
-        if not 1 <= props.rotation_days <= 90:
-            raise ValueError(f"{where}: rotation_days {props.rotation_days} must be within 1-90 (CIS: at most 90)")
+        if not 1 <= props.rotation_days <= MAX_KEY_ROTATION_DAYS:
+            raise ValueError(
+                f"{where}: rotation_days {props.rotation_days} must be within 1-{MAX_KEY_ROTATION_DAYS} "
+                f"(CIS: at most {MAX_KEY_ROTATION_DAYS})"
+            )
         if not props.keys:
             raise ValueError(f"{where}: no keys; list the keys the ring holds")
         names = [key.name for key in props.keys]

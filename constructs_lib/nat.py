@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from constructs_lib.cdk import Construct, google
+from constructs_lib.limits import NatLogFilter
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -14,8 +15,8 @@ class NatProps:
     network: str
     subnetworks: tuple[str, ...]
     """Subnet self links or ids that may use NAT (all their ranges, secondary included)."""
-    log_filter: str = "ERRORS_ONLY"
-    """ERRORS_ONLY, TRANSLATIONS_ONLY or ALL. Default ERRORS_ONLY keeps log volume low."""
+    log_filter: NatLogFilter = "ERRORS_ONLY"
+    """Which NAT events are logged. Default ERRORS_ONLY keeps log volume low."""
     min_ports_per_vm: int = 64
 
 
@@ -24,8 +25,6 @@ class Nat(Construct):
         super().__init__(scope, id)
         if not props.subnetworks:
             raise ValueError(f"Nat {props.name}: no subnetworks; list the private subnets that need egress")
-        if props.log_filter not in ("ERRORS_ONLY", "TRANSLATIONS_ONLY", "ALL"):
-            raise ValueError(f"Nat {props.name}: log_filter {props.log_filter!r} must be ERRORS_ONLY, TRANSLATIONS_ONLY or ALL")
         self.router = google.compute_router.ComputeRouter(
             self, "router", project=props.project_id, name=f"{props.name}-router", region=props.region, network=props.network
         )

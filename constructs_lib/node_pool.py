@@ -13,13 +13,12 @@ from typing import Mapping
 
 from constructs_lib.cdk import Construct, google
 from constructs_lib.gke_cluster import CLOUD_PLATFORM_SCOPE
+from constructs_lib.limits import GpuDriverVersion, LocationPolicy
 
 _POOL_NAME = re.compile(r"^[a-z]([a-z0-9-]{0,38}[a-z0-9])?$")
 _TAINT_PART = re.compile(r"^([a-z0-9.-]+/)?[A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?$")
 # Kubernetes spelling (what the manifests' tolerations say) → GKE API spelling.
 TAINT_EFFECTS = {"NoSchedule": "NO_SCHEDULE", "PreferNoSchedule": "PREFER_NO_SCHEDULE", "NoExecute": "NO_EXECUTE"}
-GPU_DRIVER_VERSIONS = ("DEFAULT", "LATEST")
-LOCATION_POLICIES = ("BALANCED", "ANY")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -35,7 +34,7 @@ class Accelerator:
     type: str
     """GKE accelerator type, e.g. nvidia-l4."""
     count: int = 1
-    driver_version: str = "DEFAULT"
+    driver_version: GpuDriverVersion = "DEFAULT"
     """GKE-installed NVIDIA driver: DEFAULT (paired with the node version) or LATEST. Default: DEFAULT."""
 
 
@@ -68,7 +67,7 @@ class NodePoolProps:
     """Default: none (any pod may schedule)."""
     accelerator: Accelerator | None = None
     """Default: none (CPU-only pool)."""
-    location_policy: str = "BALANCED"
+    location_policy: LocationPolicy = "BALANCED"
     """Autoscaler zone choice: BALANCED spreads evenly, ANY takes capacity where it exists (spot, GPUs)."""
     max_surge: int = 1
     """Extra nodes during an upgrade. Default: 1."""
@@ -84,11 +83,6 @@ def _check(props: NodePoolProps) -> None:
         raise ValueError(f"{where}: name {props.name!r} must be 1-40 lower-case letters, digits or '-'")
     if not props.node_locations:
         raise ValueError(f"{where}: node_locations is empty; list the zones the pool spans")
-    if props.min_nodes < 0 or props.max_nodes < 1 or props.min_nodes > props.max_nodes:
-        raise ValueError(
-            f"{where}: autoscaling bounds min_nodes={props.min_nodes}, max_nodes={props.max_nodes} are invalid; "
-            "expected 0 <= min_nodes <= max_nodes and max_nodes >= 1"
-        )
     account = props.service_account
     if not account or account == "default" or account.endswith("-compute@developer.gserviceaccount.com"):
         raise ValueError(
@@ -97,13 +91,6 @@ def _check(props: NodePoolProps) -> None:
         )
     if not props.network_tags:
         raise ValueError(f"{where}: network_tags is empty; every pool carries the node tag the firewall targets")
-    if props.location_policy not in LOCATION_POLICIES:
-        raise ValueError(f"{where}: location_policy {props.location_policy!r} must be BALANCED or ANY")
-    if props.max_surge < 0 or props.max_unavailable < 0 or props.max_surge + props.max_unavailable == 0:
-        raise ValueError(
-            f"{where}: max_surge={props.max_surge}, max_unavailable={props.max_unavailable} never upgrade; "
-            "expected non-negative values, at least one of them >= 1"
-        )
     for taint in props.taints:
         if taint.effect not in TAINT_EFFECTS:
             raise ValueError(
@@ -112,13 +99,6 @@ def _check(props: NodePoolProps) -> None:
         for part in (taint.key, taint.value):
             if not _TAINT_PART.match(part):
                 raise ValueError(f"{where}: taint {taint.key}={taint.value} has an invalid key or value {part!r}")
-    if props.accelerator:
-        if props.accelerator.driver_version not in GPU_DRIVER_VERSIONS:
-            raise ValueError(
-                f"{where}: accelerator driver_version {props.accelerator.driver_version!r} must be DEFAULT or LATEST"
-            )
-        if not 1 <= props.accelerator.count <= 8:
-            raise ValueError(f"{where}: accelerator count {props.accelerator.count} must be 1-8")
 
 
 class NodePool(Construct):

@@ -15,7 +15,7 @@ class PrivateServiceAccessProps:
     name: str
     network: str
     cidr: str
-    """The reserved range; /24 or larger (Cloud SQL needs room per region)."""
+    """The reserved range; at least a /MAX_PSA_PREFIX (constructs_lib/limits.py), which the config model checks."""
     labels: Mapping[str, str] = field(default_factory=dict)
 
 
@@ -23,8 +23,6 @@ class PrivateServiceAccess(Construct):
     def __init__(self, scope: Construct, id: str, props: PrivateServiceAccessProps) -> None:
         super().__init__(scope, id)
         network = ipaddress.IPv4Network(props.cidr)
-        if network.prefixlen > 24:
-            raise ValueError(f"PrivateServiceAccess {props.name}: cidr {props.cidr!r} is smaller than /24; reserve at least a /24")
         self.range = google.compute_global_address.ComputeGlobalAddress(
             self,
             "range",

@@ -35,8 +35,6 @@ class Vpc(Construct):
         roles = [subnet.role for subnet in props.subnets]
         if len(set(roles)) != len(roles):
             raise ValueError(f"Vpc {props.name}: subnet roles must be unique, got {roles}")
-        if not 0.0 <= props.flow_logs_sampling <= 1.0:
-            raise ValueError(f"Vpc {props.name}: flow_logs_sampling {props.flow_logs_sampling} must be within 0-1")
         self.network = google.compute_network.ComputeNetwork(
             self,
             "network",

@@ -1,30 +1,55 @@
 """Typed environment configuration: `config/<env>.yaml` → `EnvironmentConfig`.
 
-Everything that differs between environments lives in those files; this module is the only reader. Every
-rule is checked before a single construct is built, and every failure becomes one `ConfigError` line that
-names the file, the field, the bad value and what is expected.
+Everything that differs between environments lives in those files; this module is their schema and only
+reader. Every rule is checked before a single construct is built, and every failure becomes one
+`ConfigError` line that names the file, the field, the bad value and what is expected (the machinery for
+that is generic and lives in `stacks/config_loading.py`).
+
+The schema reads top-down like the platform: names shared by every layer, then one section per layer in
+apply order (bootstrap, network, security, cluster, observability), then the environment that ties them
+together. Limits that constructs also know come from `constructs_lib/limits.py`.
 """
 from __future__ import annotations
 
-import datetime
-import difflib
 import ipaddress
 import itertools
-import re
 from pathlib import Path
-from typing import Annotated, Any, Literal, Mapping
+from typing import Annotated, Literal, Mapping
 
-import yaml
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    ConfigDict,
-    Field,
-    ValidationError,
-    model_validator,
+from pydantic import AfterValidator, Field, model_validator
+
+from constructs_lib.limits import (
+    CONTROL_PLANE_PREFIX,
+    MAX_GPUS_PER_NODE,
+    MAX_KEY_ROTATION_DAYS,
+    MAX_PSA_PREFIX,
+    MIN_AUTHORIZED_NETWORK_PREFIX,
+    WAF_SENSITIVITY_LEVELS,
+    AutoscalingProfile,
+    ExclusionScope,
+    GpuDriverVersion,
+    NatLogFilter,
+    RateLimitAction,
+    RateLimitInterval,
+    ReleaseChannel,
+    SecurityPosture,
+    SslProfile,
+    VulnerabilityMode,
+)
+from stacks.components import COMPONENTS, backup_namespaces
+from stacks.config_loading import (  # noqa: F401 - ConfigError is part of this module's interface
+    Cidr,
+    ConfigError,
+    StrictModel,
+    Timestamp,
+    data_files,
+    parse_time,
+    pattern,
+    read_yaml,
+    validate,
 )
 
-from stacks.naming import APP_COMPONENTS, APP_NAMESPACE, TEMPORAL_NAMESPACE
+# --- names shared by every layer -----------------------------------------------------------------------
 
 # GCP naming rules, checked once here so that every derived name `<prefix>-<role>` is valid.
 # The prefix is short enough that the longest role we use ("temporal-worker") still fits a service
@@ -38,48 +63,37 @@ K8S_NAME_PATTERN = r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"
 LABEL_KEY_PATTERN = r"^[a-z][a-z0-9_]{0,62}$"
 LABEL_VALUE_PATTERN = r"^[a-z0-9_-]{0,63}$"
 
-
-class ConfigError(Exception):
-    """A configuration problem, already phrased for the person who edits the file."""
-
-
-def _cidr(value: str) -> str:
-    try:
-        network = ipaddress.IPv4Network(value, strict=True)
-    except ValueError as exc:
-        raise ValueError(f"expected an IPv4 network in CIDR form with host bits zero, e.g. 10.10.0.0/20 ({exc})")
-    return str(network)
+Prefix = Annotated[str, pattern(PREFIX_PATTERN, "3-14 lower-case letters, digits or '-', starting with a letter")]
+ProjectId = Annotated[str, pattern(PROJECT_ID_PATTERN, "a GCP project id: 6-30 lower-case letters, digits or '-'")]
+BucketName = Annotated[str, pattern(BUCKET_PATTERN, "a GCS bucket name: 3-63 lower-case letters, digits, '-', '_' or '.'")]
+Region = Annotated[str, pattern(REGION_PATTERN, "a GCP region such as europe-west4")]
+Domain = Annotated[str, pattern(DOMAIN_PATTERN, "a lower-case DNS name without trailing dot, e.g. dev.example.com")]
+K8sName = Annotated[str, pattern(K8S_NAME_PATTERN, "a Kubernetes DNS label: lower-case letters, digits or '-'")]
+ShortName = Annotated[str, pattern(r"^[a-z][a-z0-9-]{0,19}$", "1-20 lower-case letters, digits or '-', starting with a letter")]
+Zone = Annotated[str, pattern(r"^[a-z]+-[a-z]+[0-9]+-[a-z]$", "a GCP zone such as europe-west4-a")]
 
 
-Cidr = Annotated[str, AfterValidator(_cidr)]
+# --- bootstrap layer -----------------------------------------------------------------------------------
 
 
-def _pattern(pattern: str, what: str):
-    compiled = re.compile(pattern)
+class CiConfig(StrictModel):
+    """GitLab OIDC federation: who may plan and who may apply in this environment."""
 
-    def check(value: str) -> str:
-        if not compiled.match(value):
-            raise ValueError(f"expected {what} (pattern {pattern})")
-        return value
-
-    return AfterValidator(check)
-
-
-Prefix = Annotated[str, _pattern(PREFIX_PATTERN, "3-14 lower-case letters, digits or '-', starting with a letter")]
-ProjectId = Annotated[str, _pattern(PROJECT_ID_PATTERN, "a GCP project id: 6-30 lower-case letters, digits or '-'")]
-BucketName = Annotated[str, _pattern(BUCKET_PATTERN, "a GCS bucket name: 3-63 lower-case letters, digits, '-', '_' or '.'")]
-Region = Annotated[str, _pattern(REGION_PATTERN, "a GCP region such as europe-west4")]
-Domain = Annotated[str, _pattern(DOMAIN_PATTERN, "a lower-case DNS name without trailing dot, e.g. dev.example.com")]
-K8sName = Annotated[str, _pattern(K8S_NAME_PATTERN, "a Kubernetes DNS label: lower-case letters, digits or '-'")]
-ShortName = Annotated[str, _pattern(r"^[a-z][a-z0-9-]{0,19}$", "1-20 lower-case letters, digits or '-', starting with a letter")]
+    gitlab_url: Annotated[str, pattern(r"^https://[a-z0-9.-]+(:[0-9]+)?$", "an https URL without path, e.g. https://gitlab.com")] = Field(
+        default="https://gitlab.com", description="OIDC issuer and token audience. Default: https://gitlab.com."
+    )
+    project_path: Annotated[str, pattern(r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)+$", "a GitLab project path such as acme/platform")] = Field(
+        description="The only GitLab project whose pipeline tokens are accepted."
+    )
+    apply_refs: tuple[Annotated[str, pattern(r"^[A-Za-z0-9._/-]+$", "a git branch name")], ...] = Field(
+        min_length=1, description="Protected branches whose pipelines may apply to this environment."
+    )
 
 
-class _Model(BaseModel):
-    # Unknown keys are typos until proven otherwise; values never change after loading.
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+# --- network layer -------------------------------------------------------------------------------------
 
 
-class PrivateSubnet(_Model):
+class PrivateSubnet(StrictModel):
     """GKE nodes. Pods and services live in the secondary ranges."""
 
     cidr: Cidr = Field(description="Primary range: node IPs.")
@@ -87,16 +101,11 @@ class PrivateSubnet(_Model):
     services_cidr: Cidr = Field(description="Secondary range for ClusterIP services.")
 
 
-class PlainSubnet(_Model):
+class PlainSubnet(StrictModel):
     cidr: Cidr = Field(description="Primary range of the subnet.")
 
 
-class MasterAuthorizedNetwork(_Model):
-    name: ShortName = Field(description="Label shown in GKE, e.g. office-vpn.")
-    cidr: Cidr = Field(description="Source range allowed to reach the control plane (prefix length >= 8).")
-
-
-class NetworkConfig(_Model):
+class NetworkConfig(StrictModel):
     private: PrivateSubnet = Field(description="GKE nodes, no external IPs, egress through Cloud NAT.")
     public: PlainSubnet = Field(description="Load-balancer-facing resources that need it; no NAT.")
     management: PlainSubnet = Field(description="Bastion and CI runners, reached through IAP on port 22 only.")
@@ -105,7 +114,7 @@ class NetworkConfig(_Model):
     flow_logs_sampling: float = Field(
         default=0.5, ge=0.0, le=1.0, strict=False, description="Share of VPC flows logged on every subnet (0-1). Default: 0.5."
     )
-    nat_log_filter: Literal["ERRORS_ONLY", "TRANSLATIONS_ONLY", "ALL"] = Field(
+    nat_log_filter: NatLogFilter = Field(
         default="ERRORS_ONLY", description="Which Cloud NAT events are logged. Default: ERRORS_ONLY."
     )
     nat_min_ports_per_vm: int = Field(
@@ -114,12 +123,12 @@ class NetworkConfig(_Model):
 
     @model_validator(mode="after")
     def _range_sizes(self) -> "NetworkConfig":
-        if ipaddress.IPv4Network(self.control_plane_cidr).prefixlen != 28:
+        if ipaddress.IPv4Network(self.control_plane_cidr).prefixlen != CONTROL_PLANE_PREFIX:
             raise ValueError(
-                f"control_plane_cidr: {self.control_plane_cidr!r} must be a /28 (GKE private control-plane range)"
+                f"control_plane_cidr: {self.control_plane_cidr!r} must be a /{CONTROL_PLANE_PREFIX} (GKE private control-plane range)"
             )
-        if ipaddress.IPv4Network(self.psa_cidr).prefixlen > 24:
-            raise ValueError(f"psa_cidr: {self.psa_cidr!r} is too small; expected a /24 or larger for Cloud SQL")
+        if ipaddress.IPv4Network(self.psa_cidr).prefixlen > MAX_PSA_PREFIX:
+            raise ValueError(f"psa_cidr: {self.psa_cidr!r} is too small; expected a /{MAX_PSA_PREFIX} or larger for Cloud SQL")
         return self
 
     def ranges(self) -> dict[str, ipaddress.IPv4Network]:
@@ -136,305 +145,16 @@ class NetworkConfig(_Model):
         return {path: ipaddress.IPv4Network(cidr) for path, cidr in named.items()}
 
 
-class DnsConfig(_Model):
+class DnsConfig(StrictModel):
     """Cloud DNS zones besides the public zone of `domain`."""
 
     private_domain: Domain = Field(description="Zone bound to the VPC only, e.g. dev.internal.example.com.")
 
 
-class CiConfig(_Model):
-    """GitLab OIDC federation: who may plan and who may apply in this environment."""
-
-    gitlab_url: Annotated[str, _pattern(r"^https://[a-z0-9.-]+(:[0-9]+)?$", "an https URL without path, e.g. https://gitlab.com")] = Field(
-        default="https://gitlab.com", description="OIDC issuer and token audience. Default: https://gitlab.com."
-    )
-    project_path: Annotated[str, _pattern(r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)+$", "a GitLab project path such as acme/platform")] = Field(
-        description="The only GitLab project whose pipeline tokens are accepted."
-    )
-    apply_refs: tuple[Annotated[str, _pattern(r"^[A-Za-z0-9._/-]+$", "a git branch name")], ...] = Field(
-        min_length=1, description="Protected branches whose pipelines may apply to this environment."
-    )
+# --- security layer ------------------------------------------------------------------------------------
 
 
-Zone = Annotated[str, _pattern(r"^[a-z]+-[a-z]+[0-9]+-[a-z]$", "a GCP zone such as europe-west4-a")]
-
-
-class NodePoolConfig(_Model):
-    """One GKE node pool: size and autoscaling bounds."""
-
-    machine_type: Annotated[str, _pattern(r"^[a-z0-9]+-[a-z0-9-]+$", "a GCE machine type such as e2-standard-4")] = Field(
-        description="GCE machine type of the nodes."
-    )
-    min_nodes: int = Field(ge=0, description="Autoscaling lower bound per zone; 0 lets the pool scale to zero.")
-    max_nodes: int = Field(ge=1, description="Autoscaling upper bound per zone.")
-    spot: bool = Field(default=False, description="Spot VMs: much cheaper, may be preempted. Default: off.")
-    disk_size_gb: int = Field(default=100, ge=20, le=65536, description="Boot disk size (pd-balanced). Default: 100.")
-    zones: tuple[Zone, ...] = Field(
-        default=(),
-        description="Zones of this pool, a subset of the environment's zones (e.g. where the GPU type is "
-        "offered). Empty (default): every zone of the environment.",
-    )
-
-    @model_validator(mode="after")
-    def _bounds(self) -> "NodePoolConfig":
-        if self.min_nodes > self.max_nodes:
-            raise ValueError(f"min_nodes ({self.min_nodes}) must not exceed max_nodes ({self.max_nodes})")
-        return self
-
-
-class GpuNodePoolConfig(NodePoolConfig):
-    accelerator_type: Annotated[str, _pattern(r"^nvidia-[a-z0-9-]+$", "a GKE accelerator type such as nvidia-l4")] = Field(
-        description="GPU model attached to each node, e.g. nvidia-l4 (G2 machines)."
-    )
-    accelerator_count: int = Field(default=1, ge=1, le=8, description="GPUs per node. Default: 1.")
-    gpu_driver_version: Literal["DEFAULT", "LATEST"] = Field(
-        default="DEFAULT",
-        description="NVIDIA driver GKE installs: the one paired with the node version (DEFAULT, the default) or "
-        "the newest (LATEST).",
-    )
-
-
-class NodePoolsConfig(_Model):
-    """The three pools the Kubernetes manifests are written against (names and taints are a contract)."""
-
-    general: NodePoolConfig = Field(description="API, backend and platform services, spread across zones.")
-    gpu: GpuNodePoolConfig = Field(description="AI inference; tainted nvidia.com/gpu so only GPU workloads land.")
-    workers: NodePoolConfig = Field(description="Temporal worker pools; tainted dedicated=temporal-workers.")
-
-
-class WorkloadIdentityBinding(_Model):
-    namespace: K8sName
-    service_account: K8sName
-
-
-# Components that run in the cluster under their own Google service account, and the Kubernetes service
-# account each one uses by default: the names stacks/naming.py and the Kubernetes delivery share. An
-# environment overrides an entry under `workloads:` only when its delivery names a KSA differently.
-DEFAULT_WORKLOADS: Mapping[str, WorkloadIdentityBinding] = {
-    **{c: WorkloadIdentityBinding(namespace=APP_NAMESPACE, service_account=c) for c in APP_COMPONENTS},
-    "temporal-server": WorkloadIdentityBinding(namespace=TEMPORAL_NAMESPACE, service_account="temporal-server"),
-    "influxdb": WorkloadIdentityBinding(namespace="influxdb", service_account="influxdb"),
-    "grafana": WorkloadIdentityBinding(namespace="monitoring", service_account="grafana"),
-    "prometheus": WorkloadIdentityBinding(namespace="monitoring", service_account="prometheus"),
-    "alertmanager": WorkloadIdentityBinding(namespace="monitoring", service_account="alertmanager"),
-}
-
-
-def _known_workloads(value: Mapping[str, WorkloadIdentityBinding]) -> Mapping[str, WorkloadIdentityBinding]:
-    unknown = sorted(set(value) - set(DEFAULT_WORKLOADS))
-    if unknown:
-        raise ValueError(f"{unknown[0]}: unknown component; expected one of: {', '.join(DEFAULT_WORKLOADS)}")
-    return {**DEFAULT_WORKLOADS, **value}
-
-
-def _rfc3339(value: str) -> str:
-    if not re.match(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$", value):
-        raise ValueError("expected an RFC 3339 UTC timestamp such as 2026-01-03T02:00:00Z")
-    try:
-        datetime.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError as exc:
-        raise ValueError(f"expected an RFC 3339 UTC timestamp such as 2026-01-03T02:00:00Z ({exc})")
-    return value
-
-
-Timestamp = Annotated[str, AfterValidator(_rfc3339)]
-
-
-def _parse_time(value: str) -> datetime.datetime:
-    return datetime.datetime.fromisoformat(value.replace("Z", "+00:00"))
-
-
-class MaintenanceWindowConfig(_Model):
-    """When GKE may upgrade: the first occurrence's start/end and an RFC 5545 recurrence."""
-
-    start: Timestamp = Field(default="2026-01-03T02:00:00Z", description="Start of the first occurrence (UTC).")
-    end: Timestamp = Field(default="2026-01-03T08:00:00Z", description="End of the first occurrence; at least 4 hours after start.")
-    recurrence: Annotated[str, _pattern(r"^FREQ=(DAILY|WEEKLY)(;[A-Z]+=[A-Z0-9,]+)*$", "an RFC 5545 rule such as FREQ=WEEKLY;BYDAY=SA,SU")] = Field(
-        default="FREQ=WEEKLY;BYDAY=SA,SU", description="Default: weekends, 02:00-08:00 UTC."
-    )
-
-    @model_validator(mode="after")
-    def _long_enough(self) -> "MaintenanceWindowConfig":
-        hours = (_parse_time(self.end) - _parse_time(self.start)).total_seconds() / 3600
-        if hours < 4:
-            raise ValueError(
-                f"end: {self.end!r} is {hours:g} hours after start {self.start!r}; GKE needs windows of at least 4 hours"
-            )
-        return self
-
-
-class MaintenanceExclusionConfig(_Model):
-    """A period in which GKE holds back upgrades, e.g. a release freeze."""
-
-    name: ShortName = Field(description="Unique name of the exclusion.")
-    start: Timestamp = Field(description="Start (UTC).")
-    end: Timestamp = Field(description="End (UTC), after start.")
-    scope: Literal["NO_UPGRADES", "NO_MINOR_UPGRADES", "NO_MINOR_OR_NODE_UPGRADES"] = Field(
-        default="NO_UPGRADES", description="What is held back. NO_UPGRADES (default) may last at most 30 days."
-    )
-
-    @model_validator(mode="after")
-    def _span(self) -> "MaintenanceExclusionConfig":
-        days = (_parse_time(self.end) - _parse_time(self.start)).total_seconds() / 86400
-        if days <= 0:
-            raise ValueError(f"end: {self.end!r} is not after start {self.start!r}")
-        if self.scope == "NO_UPGRADES" and days > 30:
-            raise ValueError(
-                f"end: {self.end!r} makes a {days:g}-day NO_UPGRADES exclusion; GKE allows at most 30 days "
-                "(use NO_MINOR_UPGRADES for longer freezes)"
-            )
-        return self
-
-
-class MaintenanceConfig(_Model):
-    """When GKE may upgrade the control plane and nodes, and when it may not."""
-
-    window: MaintenanceWindowConfig = MaintenanceWindowConfig()
-    exclusions: tuple[MaintenanceExclusionConfig, ...] = Field(
-        default=(), description="Periods without upgrades, e.g. a release freeze. Default: none."
-    )
-
-    @model_validator(mode="after")
-    def _unique_names(self) -> "MaintenanceConfig":
-        names = [exclusion.name for exclusion in self.exclusions]
-        for index, name in enumerate(names):
-            if name in names[:index]:
-                raise ValueError(f"exclusions.{index}.name: {name!r} is used twice; expected unique names")
-        return self
-
-
-class BackupConfig(_Model):
-    """Backup for GKE: which namespaces, how often, how long backups are kept."""
-
-    namespaces: tuple[K8sName, ...] = Field(
-        default=("apps", "temporal", "influxdb", "monitoring"),
-        min_length=1,
-        description="Namespaces with state worth restoring (manifests, secrets and volume data).",
-    )
-    cron_schedule: Annotated[str, _pattern(r"^(\S+ ){4}\S+$", "a 5-field cron expression such as '0 3 * * *'")] = Field(
-        default="0 3 * * *", description="When backups run (UTC). Default: daily at 03:00."
-    )
-    retain_days: int = Field(default=30, ge=1, le=365, description="Days a backup is kept. Default: 30.")
-    delete_lock_days: int = Field(
-        default=0, ge=0, le=90, description="Days a backup cannot be deleted, even by an admin. Default: 0."
-    )
-
-    @model_validator(mode="after")
-    def _consistent(self) -> "BackupConfig":
-        for index, namespace in enumerate(self.namespaces):
-            if namespace in self.namespaces[:index]:
-                raise ValueError(f"namespaces.{index}: {namespace!r} is listed twice")
-        if self.delete_lock_days > self.retain_days:
-            raise ValueError(
-                f"delete_lock_days: {self.delete_lock_days} exceeds retain_days ({self.retain_days}); a backup "
-                "cannot be locked longer than it is kept"
-            )
-        return self
-
-
-class RegistryConfig(_Model):
-    """Cleanup of the Artifact Registry repository `<prefix>-apps`."""
-
-    keep_recent: int = Field(default=20, ge=1, le=1000, description="Newest versions per image always kept. Default: 20.")
-    delete_untagged_after_days: int = Field(
-        default=14, ge=1, le=365, description="Untagged versions older than this are deleted. Default: 14."
-    )
-    immutable_tags: bool = Field(default=True, description="A pushed tag never moves (images are addressed by tag). Default: on.")
-
-
-class SurgeUpgradeConfig(_Model):
-    """Surge upgrades of every node pool."""
-
-    max_surge: int = Field(default=1, ge=0, le=20, description="Extra nodes during an upgrade. Default: 1.")
-    max_unavailable: int = Field(default=0, ge=0, le=20, description="Nodes down at once during an upgrade. Default: 0.")
-
-    @model_validator(mode="after")
-    def _progress(self) -> "SurgeUpgradeConfig":
-        if self.max_surge == 0 and self.max_unavailable == 0:
-            raise ValueError("max_surge: 0 together with max_unavailable 0 would never upgrade; expected one of them >= 1")
-        return self
-
-
-class ClusterConfig(_Model):
-    kubernetes_version: Annotated[str, _pattern(r"^1\.[0-9]{2}$", "a Kubernetes minor version such as 1.33")] = Field(
-        description="Minimum control-plane minor version; also the schema version manifests are validated against."
-    )
-    release_channel: Literal["RAPID", "REGULAR", "STABLE"] = Field(
-        default="REGULAR", description="GKE release channel that drives automatic upgrades. Default: REGULAR."
-    )
-    master_authorized_networks: tuple[MasterAuthorizedNetwork, ...] = Field(
-        default=(), description="Who may reach the control plane besides the VPC. Empty: VPC only."
-    )
-    node_pools: NodePoolsConfig = Field(description="Machine sizes and autoscaling bounds per pool.")
-    private_endpoint: bool = Field(
-        default=False,
-        description="Control plane reachable on its private IP only (from the VPC: CI runners and bastion in the "
-        "management subnet). Default: off, the public endpoint is open to master_authorized_networks only.",
-    )
-    autoscaling_profile: Literal["BALANCED", "OPTIMIZE_UTILIZATION"] = Field(
-        default="BALANCED", description="Cluster autoscaler: keep headroom (BALANCED, default) or pack nodes tightly."
-    )
-    binary_authorization: Literal["ENFORCE", "DRYRUN"] = Field(
-        default="ENFORCE",
-        description="Images outside the allowlist are blocked (ENFORCE, default) or only audit-logged (DRYRUN).",
-    )
-    security_posture: Literal["BASIC", "ENTERPRISE", "DISABLED"] = Field(
-        default="BASIC", description="GKE security posture dashboard (workload configuration audit). Default: BASIC."
-    )
-    vulnerability_scanning: Literal["VULNERABILITY_DISABLED", "VULNERABILITY_BASIC", "VULNERABILITY_ENTERPRISE"] = Field(
-        default="VULNERABILITY_BASIC", description="Container OS vulnerability scanning. Default: VULNERABILITY_BASIC."
-    )
-    rbac_security_group: Annotated[str, _pattern(r"^gke-security-groups@[a-z0-9.-]+\.[a-z]{2,}$", "gke-security-groups@<your Workspace domain>")] | None = Field(
-        default=None,
-        description="Google Groups for RBAC: the group whose member groups RoleBindings may name. Default: none.",
-    )
-    maintenance: MaintenanceConfig = MaintenanceConfig()
-    backup: BackupConfig = BackupConfig()
-    registry: RegistryConfig = RegistryConfig()
-    node_upgrade: SurgeUpgradeConfig = SurgeUpgradeConfig()
-
-    @model_validator(mode="after")
-    def _no_open_control_plane(self) -> "ClusterConfig":
-        for index, network in enumerate(self.master_authorized_networks):
-            if ipaddress.IPv4Network(network.cidr).prefixlen < 8:
-                raise ValueError(
-                    f"master_authorized_networks.{index}.cidr: {network.cidr!r} is too broad for control-plane "
-                    "access; expected a specific office/VPN range (prefix length >= 8)"
-                )
-        return self
-
-
-class ProtectionConfig(_Model):
-    """Deletion protection of stateful and hard-to-recreate resources (cluster, keys, buckets)."""
-
-    deletion_protection: bool = Field(default=True, description="On unless a reason says why not.")
-    reason: str | None = Field(default=None, min_length=10, description="Required when deletion_protection is off.")
-
-    @model_validator(mode="after")
-    def _opt_out_needs_reason(self) -> "ProtectionConfig":
-        if not self.deletion_protection and not self.reason:
-            raise ValueError(
-                "deletion_protection: false needs protection.reason (at least 10 characters) explaining why this "
-                "environment may be destroyed"
-            )
-        return self
-
-
-class NotificationsConfig(_Model):
-    """Where alerts go. Names only: webhook URLs and keys live in Secret Manager."""
-
-    emails: tuple[Annotated[str, _pattern(r"^[^@\s]+@[^@\s]+\.[a-z]{2,}$", "an e-mail address")], ...] = Field(
-        default=(), description="Cloud Monitoring e-mail channels. Default: none."
-    )
-    slack_channels: tuple[Annotated[str, _pattern(r"^#[a-z0-9_-]+$", "a Slack channel name such as #alerts")], ...] = Field(
-        default=(), description="Slack channels for Alertmanager; each gets a webhook secret to fill. Default: none."
-    )
-    pagerduty_services: tuple[ShortName, ...] = Field(
-        default=(), description="PagerDuty services paged by Alertmanager; each gets a routing-key secret. Default: none."
-    )
-
-
-class SecretsConfig(_Model):
+class SecretsConfig(StrictModel):
     """Secret Manager secrets (containers only; values are added out of band, docs/layers.md)."""
 
     replication: Literal["automatic", "user_managed"] = Field(
@@ -455,24 +175,24 @@ class SecretsConfig(_Model):
         return self
 
 
-class RateLimitConfig(_Model):
+class RateLimitConfig(StrictModel):
     """Per client IP, evaluated after the WAF rules."""
 
-    action: Literal["throttle", "rate_based_ban"] = Field(
+    action: RateLimitAction = Field(
         default="throttle", description="throttle (default): excess requests get 429; rate_based_ban: the IP is banned."
     )
     requests: int = Field(default=600, ge=1, le=1_000_000, description="Requests per interval. Default: 600.")
-    interval_sec: Literal[10, 30, 60, 120, 180, 240, 300, 600, 900, 1200, 1800, 2700, 3600] = Field(
+    interval_sec: RateLimitInterval = Field(
         default=60, description="Window length in seconds. Default: 60."
     )
     ban_duration_sec: int = Field(default=600, ge=60, le=86400, description="rate_based_ban only. Default: 600.")
 
 
-class WafConfig(_Model):
+class WafConfig(StrictModel):
     """Cloud Armor policy of the public edge: OWASP CRS 3.3 rules, CVE canary, rate limit."""
 
     sensitivity: int = Field(
-        default=1, ge=1, le=4, description="OWASP CRS 3.3 sensitivity level; 1 (default) has the fewest false positives."
+        default=1, ge=WAF_SENSITIVITY_LEVELS[0], le=WAF_SENSITIVITY_LEVELS[1], description="OWASP CRS 3.3 sensitivity level; 1 (default) has the fewest false positives."
     )
     preview: bool = Field(default=False, description="Rules only log, never block. Off unless preview_reason says why.")
     preview_reason: str | None = Field(default=None, min_length=10, description="Required when preview is on.")
@@ -487,10 +207,10 @@ class WafConfig(_Model):
         return self
 
 
-class EdgeConfig(_Model):
+class EdgeConfig(StrictModel):
     """Public edge: TLS policy and the optional CDN for static assets."""
 
-    ssl_profile: Literal["MODERN", "RESTRICTED"] = Field(
+    ssl_profile: SslProfile = Field(
         default="MODERN", description="Load-balancer TLS profile; TLS 1.2 is the minimum either way. Default: MODERN."
     )
     static_cdn: bool = Field(
@@ -504,29 +224,296 @@ class EdgeConfig(_Model):
     )
 
 
-class SecurityConfig(_Model):
+class SecurityConfig(StrictModel):
     """The security layer: KMS keys, secrets, WAF and edge."""
 
-    kms_rotation_days: int = Field(default=90, ge=1, le=90, description="Cloud KMS key rotation period. Default: 90 (the CIS maximum).")
+    kms_rotation_days: int = Field(default=MAX_KEY_ROTATION_DAYS, ge=1, le=MAX_KEY_ROTATION_DAYS, description="Cloud KMS key rotation period. Default: 90 (the CIS maximum).")
     secrets: SecretsConfig = SecretsConfig()
     waf: WafConfig = WafConfig()
     edge: EdgeConfig = EdgeConfig()
 
 
-class EnvironmentConfig(_Model):
+# --- cluster layer -------------------------------------------------------------------------------------
+
+
+class MasterAuthorizedNetwork(StrictModel):
+    name: ShortName = Field(description="Label shown in GKE, e.g. office-vpn.")
+    cidr: Cidr = Field(description=f"Source range allowed to reach the control plane (prefix length >= {MIN_AUTHORIZED_NETWORK_PREFIX}).")
+
+
+class NodePoolConfig(StrictModel):
+    """One GKE node pool: size and autoscaling bounds."""
+
+    machine_type: Annotated[str, pattern(r"^[a-z0-9]+-[a-z0-9-]+$", "a GCE machine type such as e2-standard-4")] = Field(
+        description="GCE machine type of the nodes."
+    )
+    min_nodes: int = Field(ge=0, description="Autoscaling lower bound per zone; 0 lets the pool scale to zero.")
+    max_nodes: int = Field(ge=1, description="Autoscaling upper bound per zone.")
+    spot: bool = Field(default=False, description="Spot VMs: much cheaper, may be preempted. Default: off.")
+    disk_size_gb: int = Field(default=100, ge=20, le=65536, description="Boot disk size (pd-balanced). Default: 100.")
+    zones: tuple[Zone, ...] = Field(
+        default=(),
+        description="Zones of this pool, a subset of the environment's zones (e.g. where the GPU type is "
+        "offered). Empty (default): every zone of the environment.",
+    )
+
+    @model_validator(mode="after")
+    def _bounds(self) -> "NodePoolConfig":
+        if self.min_nodes > self.max_nodes:
+            raise ValueError(f"min_nodes ({self.min_nodes}) must not exceed max_nodes ({self.max_nodes})")
+        return self
+
+
+class GpuNodePoolConfig(NodePoolConfig):
+    accelerator_type: Annotated[str, pattern(r"^nvidia-[a-z0-9-]+$", "a GKE accelerator type such as nvidia-l4")] = Field(
+        description="GPU model attached to each node, e.g. nvidia-l4 (G2 machines)."
+    )
+    accelerator_count: int = Field(default=1, ge=1, le=MAX_GPUS_PER_NODE, description="GPUs per node. Default: 1.")
+    gpu_driver_version: GpuDriverVersion = Field(
+        default="DEFAULT",
+        description="NVIDIA driver GKE installs: the one paired with the node version (DEFAULT, the default) or "
+        "the newest (LATEST).",
+    )
+
+
+class NodePoolsConfig(StrictModel):
+    """The three pools the Kubernetes manifests are written against (names and taints are a contract)."""
+
+    general: NodePoolConfig = Field(description="API, backend and platform services, spread across zones.")
+    gpu: GpuNodePoolConfig = Field(description="AI inference; tainted nvidia.com/gpu so only GPU workloads land.")
+    workers: NodePoolConfig = Field(description="Temporal worker pools; tainted dedicated=temporal-workers.")
+
+
+class MaintenanceWindowConfig(StrictModel):
+    """When GKE may upgrade: the first occurrence's start/end and an RFC 5545 recurrence."""
+
+    start: Timestamp = Field(default="2026-01-03T02:00:00Z", description="Start of the first occurrence (UTC).")
+    end: Timestamp = Field(default="2026-01-03T08:00:00Z", description="End of the first occurrence; at least 4 hours after start.")
+    recurrence: Annotated[str, pattern(r"^FREQ=(DAILY|WEEKLY)(;[A-Z]+=[A-Z0-9,]+)*$", "an RFC 5545 rule such as FREQ=WEEKLY;BYDAY=SA,SU")] = Field(
+        default="FREQ=WEEKLY;BYDAY=SA,SU", description="Default: weekends, 02:00-08:00 UTC."
+    )
+
+    @model_validator(mode="after")
+    def _long_enough(self) -> "MaintenanceWindowConfig":
+        hours = (parse_time(self.end) - parse_time(self.start)).total_seconds() / 3600
+        if hours < 4:
+            raise ValueError(
+                f"end: {self.end!r} is {hours:g} hours after start {self.start!r}; GKE needs windows of at least 4 hours"
+            )
+        return self
+
+
+class MaintenanceExclusionConfig(StrictModel):
+    """A period in which GKE holds back upgrades, e.g. a release freeze."""
+
+    name: ShortName = Field(description="Unique name of the exclusion.")
+    start: Timestamp = Field(description="Start (UTC).")
+    end: Timestamp = Field(description="End (UTC), after start.")
+    scope: ExclusionScope = Field(
+        default="NO_UPGRADES", description="What is held back. NO_UPGRADES (default) may last at most 30 days."
+    )
+
+    @model_validator(mode="after")
+    def _span(self) -> "MaintenanceExclusionConfig":
+        days = (parse_time(self.end) - parse_time(self.start)).total_seconds() / 86400
+        if days <= 0:
+            raise ValueError(f"end: {self.end!r} is not after start {self.start!r}")
+        if self.scope == "NO_UPGRADES" and days > 30:
+            raise ValueError(
+                f"end: {self.end!r} makes a {days:g}-day NO_UPGRADES exclusion; GKE allows at most 30 days "
+                "(use NO_MINOR_UPGRADES for longer freezes)"
+            )
+        return self
+
+
+class MaintenanceConfig(StrictModel):
+    """When GKE may upgrade the control plane and nodes, and when it may not."""
+
+    window: MaintenanceWindowConfig = MaintenanceWindowConfig()
+    exclusions: tuple[MaintenanceExclusionConfig, ...] = Field(
+        default=(), description="Periods without upgrades, e.g. a release freeze. Default: none."
+    )
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> "MaintenanceConfig":
+        names = [exclusion.name for exclusion in self.exclusions]
+        for index, name in enumerate(names):
+            if name in names[:index]:
+                raise ValueError(f"exclusions.{index}.name: {name!r} is used twice; expected unique names")
+        return self
+
+
+class BackupConfig(StrictModel):
+    """Backup for GKE: which namespaces, how often, how long backups are kept."""
+
+    namespaces: tuple[K8sName, ...] = Field(
+        default=backup_namespaces(),
+        min_length=1,
+        description="Namespaces with state worth restoring (manifests, secrets and volume data).",
+    )
+    cron_schedule: Annotated[str, pattern(r"^(\S+ ){4}\S+$", "a 5-field cron expression such as '0 3 * * *'")] = Field(
+        default="0 3 * * *", description="When backups run (UTC). Default: daily at 03:00."
+    )
+    retain_days: int = Field(default=30, ge=1, le=365, description="Days a backup is kept. Default: 30.")
+    delete_lock_days: int = Field(
+        default=0, ge=0, le=90, description="Days a backup cannot be deleted, even by an admin. Default: 0."
+    )
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "BackupConfig":
+        for index, namespace in enumerate(self.namespaces):
+            if namespace in self.namespaces[:index]:
+                raise ValueError(f"namespaces.{index}: {namespace!r} is listed twice")
+        if self.delete_lock_days > self.retain_days:
+            raise ValueError(
+                f"delete_lock_days: {self.delete_lock_days} exceeds retain_days ({self.retain_days}); a backup "
+                "cannot be locked longer than it is kept"
+            )
+        return self
+
+
+class RegistryConfig(StrictModel):
+    """Cleanup of the Artifact Registry repository `<prefix>-apps`."""
+
+    keep_recent: int = Field(default=20, ge=1, le=1000, description="Newest versions per image always kept. Default: 20.")
+    delete_untagged_after_days: int = Field(
+        default=14, ge=1, le=365, description="Untagged versions older than this are deleted. Default: 14."
+    )
+    immutable_tags: bool = Field(default=True, description="A pushed tag never moves (images are addressed by tag). Default: on.")
+
+
+class SurgeUpgradeConfig(StrictModel):
+    """Surge upgrades of every node pool."""
+
+    max_surge: int = Field(default=1, ge=0, le=20, description="Extra nodes during an upgrade. Default: 1.")
+    max_unavailable: int = Field(default=0, ge=0, le=20, description="Nodes down at once during an upgrade. Default: 0.")
+
+    @model_validator(mode="after")
+    def _progress(self) -> "SurgeUpgradeConfig":
+        if self.max_surge == 0 and self.max_unavailable == 0:
+            raise ValueError("max_surge: 0 together with max_unavailable 0 would never upgrade; expected one of them >= 1")
+        return self
+
+
+class ClusterConfig(StrictModel):
+    kubernetes_version: Annotated[str, pattern(r"^1\.[0-9]{2}$", "a Kubernetes minor version such as 1.33")] = Field(
+        description="Minimum control-plane minor version; also the schema version manifests are validated against."
+    )
+    release_channel: ReleaseChannel = Field(
+        default="REGULAR", description="GKE release channel that drives automatic upgrades. Default: REGULAR."
+    )
+    master_authorized_networks: tuple[MasterAuthorizedNetwork, ...] = Field(
+        default=(), description="Who may reach the control plane besides the VPC. Empty: VPC only."
+    )
+    node_pools: NodePoolsConfig = Field(description="Machine sizes and autoscaling bounds per pool.")
+    private_endpoint: bool = Field(
+        default=False,
+        description="Control plane reachable on its private IP only (from the VPC: CI runners and bastion in the "
+        "management subnet). Default: off, the public endpoint is open to master_authorized_networks only.",
+    )
+    autoscaling_profile: AutoscalingProfile = Field(
+        default="BALANCED", description="Cluster autoscaler: keep headroom (BALANCED, default) or pack nodes tightly."
+    )
+    binary_authorization: Literal["ENFORCE", "DRYRUN"] = Field(
+        default="ENFORCE",
+        description="Images outside the allowlist are blocked (ENFORCE, default) or only audit-logged (DRYRUN).",
+    )
+    security_posture: SecurityPosture = Field(
+        default="BASIC", description="GKE security posture dashboard (workload configuration audit). Default: BASIC."
+    )
+    vulnerability_scanning: VulnerabilityMode = Field(
+        default="VULNERABILITY_BASIC", description="Container OS vulnerability scanning. Default: VULNERABILITY_BASIC."
+    )
+    rbac_security_group: Annotated[str, pattern(r"^gke-security-groups@[a-z0-9.-]+\.[a-z]{2,}$", "gke-security-groups@<your Workspace domain>")] | None = Field(
+        default=None,
+        description="Google Groups for RBAC: the group whose member groups RoleBindings may name. Default: none.",
+    )
+    maintenance: MaintenanceConfig = MaintenanceConfig()
+    backup: BackupConfig = BackupConfig()
+    registry: RegistryConfig = RegistryConfig()
+    node_upgrade: SurgeUpgradeConfig = SurgeUpgradeConfig()
+
+    @model_validator(mode="after")
+    def _no_open_control_plane(self) -> "ClusterConfig":
+        for index, network in enumerate(self.master_authorized_networks):
+            if ipaddress.IPv4Network(network.cidr).prefixlen < MIN_AUTHORIZED_NETWORK_PREFIX:
+                raise ValueError(
+                    f"master_authorized_networks.{index}.cidr: {network.cidr!r} is too broad for control-plane "
+                    f"access; expected a specific office/VPN range (prefix length >= {MIN_AUTHORIZED_NETWORK_PREFIX})"
+                )
+        return self
+
+
+class WorkloadIdentityBinding(StrictModel):
+    namespace: K8sName
+    service_account: K8sName
+
+
+# Every component of stacks/components.py with its default KSA. An environment overrides an entry under
+# `workloads:` only when its delivery names a KSA differently.
+DEFAULT_WORKLOADS: Mapping[str, WorkloadIdentityBinding] = {
+    c.name: WorkloadIdentityBinding(namespace=c.namespace, service_account=c.kubernetes_service_account)
+    for c in COMPONENTS
+}
+
+
+def _known_workloads(value: Mapping[str, WorkloadIdentityBinding]) -> Mapping[str, WorkloadIdentityBinding]:
+    unknown = sorted(set(value) - set(DEFAULT_WORKLOADS))
+    if unknown:
+        raise ValueError(f"{unknown[0]}: unknown component; expected one of: {', '.join(DEFAULT_WORKLOADS)}")
+    return {**DEFAULT_WORKLOADS, **value}
+
+
+# --- observability layer -------------------------------------------------------------------------------
+
+
+class NotificationsConfig(StrictModel):
+    """Where alerts go. Names only: webhook URLs and keys live in Secret Manager."""
+
+    emails: tuple[Annotated[str, pattern(r"^[^@\s]+@[^@\s]+\.[a-z]{2,}$", "an e-mail address")], ...] = Field(
+        default=(), description="Cloud Monitoring e-mail channels. Default: none."
+    )
+    slack_channels: tuple[Annotated[str, pattern(r"^#[a-z0-9_-]+$", "a Slack channel name such as #alerts")], ...] = Field(
+        default=(), description="Slack channels for Alertmanager; each gets a webhook secret to fill. Default: none."
+    )
+    pagerduty_services: tuple[ShortName, ...] = Field(
+        default=(), description="PagerDuty services paged by Alertmanager; each gets a routing-key secret. Default: none."
+    )
+
+
+# --- the environment -----------------------------------------------------------------------------------
+
+
+class ProtectionConfig(StrictModel):
+    """Deletion protection of stateful and hard-to-recreate resources (cluster, keys, buckets)."""
+
+    deletion_protection: bool = Field(default=True, description="On unless a reason says why not.")
+    reason: str | None = Field(default=None, min_length=10, description="Required when deletion_protection is off.")
+
+    @model_validator(mode="after")
+    def _opt_out_needs_reason(self) -> "ProtectionConfig":
+        if not self.deletion_protection and not self.reason:
+            raise ValueError(
+                "deletion_protection: false needs protection.reason (at least 10 characters) explaining why this "
+                "environment may be destroyed"
+            )
+        return self
+
+
+class EnvironmentConfig(StrictModel):
     name: ShortName = Field(description="Environment name; stacks are `<name>-<layer>`. Unique across files.")
     tier: Literal["dev", "staging", "prod"] = Field(description="Drives policy: prod demands protection and enforcement.")
     prefix: Prefix = Field(description="Start of every GCP resource name (`<prefix>-<role>`). Unique across files.")
     project_id: ProjectId = Field(description="GCP project of this environment.")
     region: Region = Field(description="Region of every regional resource.")
-    zones: tuple[Annotated[str, _pattern(r"^[a-z]+-[a-z]+[0-9]+-[a-z]$", "a GCP zone such as europe-west4-a")], ...] = Field(
+    zones: tuple[Zone, ...] = Field(
         min_length=1, description="Zones of the regional cluster, all in `region`."
     )
     domain: Domain = Field(description="Public DNS zone (DNSSEC); hostnames are api.<domain> and ai.<domain>.")
     state_bucket: BucketName = Field(description="GCS bucket for Terraform state, created by the bootstrap stack. Unique across files.")
     labels: Mapping[
-        Annotated[str, _pattern(LABEL_KEY_PATTERN, "a label key of lower-case letters, digits and '_' ('-' is rewritten by CDKTF in provider labels)")],
-        Annotated[str, _pattern(LABEL_VALUE_PATTERN, "a GCP label value")],
+        Annotated[str, pattern(LABEL_KEY_PATTERN, "a label key of lower-case letters, digits and '_' ('-' is rewritten by CDKTF in provider labels)")],
+        Annotated[str, pattern(LABEL_VALUE_PATTERN, "a GCP label value")],
     ] = Field(default_factory=dict, description="Extra labels on every resource, e.g. cost_center. Default: none.")
     network: NetworkConfig = Field(description="The CIDR plan: every range must be disjoint from every other.")
     dns: DnsConfig
@@ -582,123 +569,28 @@ class EnvironmentConfig(_Model):
         return self
 
 
-def _unique_key_loader() -> type[yaml.SafeLoader]:
-    """A SafeLoader that refuses duplicate keys, which plain YAML silently resolves to the last one."""
-
-    class Loader(yaml.SafeLoader):
-        pass
-
-    def construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
-        seen: dict[Any, int] = {}
-        for key_node, _ in node.value:
-            key = loader.construct_object(key_node, deep=deep)
-            if key in seen:
-                raise yaml.constructor.ConstructorError(
-                    None, None, f"duplicate key {key!r} (first on line {seen[key] + 1})", key_node.start_mark
-                )
-            seen[key] = key_node.start_mark.line
-        return yaml.SafeLoader.construct_mapping(loader, node, deep=deep)
-
-    Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, construct_mapping)
-    return Loader
+# --- loading -------------------------------------------------------------------------------------------
 
 
-_LOADER = _unique_key_loader()
-
-
-def _field_path(loc: tuple) -> str:
-    return ".".join(str(part) for part in loc) or "(top level)"
-
-
-def _expected_fields(model: type[BaseModel], loc: tuple) -> list[str]:
-    """Allowed keys at the place an unknown key was found, for the 'did you mean' hint."""
-    current: Any = model
-    for part in loc[:-1]:
-        if isinstance(part, int) or not (isinstance(current, type) and issubclass(current, BaseModel)):
-            continue
-        field = current.model_fields.get(part)
-        if field is None:
-            return []
-        annotation = field.annotation
-        current = annotation if isinstance(annotation, type) and issubclass(annotation, BaseModel) else None
-    if isinstance(current, type) and issubclass(current, BaseModel):
-        return sorted(current.model_fields)
-    return []
-
-
-def _describe(error: dict, source: str) -> str:
-    loc = tuple(error["loc"])
-    field = _field_path(loc)
-    value = error.get("input")
-    kind = error["type"]
-    if kind == "extra_forbidden":
-        allowed = _expected_fields(EnvironmentConfig, loc)
-        hint = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
-        suggestion = f"; did you mean {hint[0]!r}?" if hint else ""
-        return f"{source}: {field}: unknown field; expected one of: {', '.join(allowed)}{suggestion}"
-    if kind == "missing":
-        return f"{source}: {field}: required field is missing"
-    message = error["msg"].removeprefix("Value error, ")
-    if isinstance(value, dict):
-        # A model-level rule: its message starts with the field it is about, relative to that model.
-        parent = "" if not loc else field + "."
-        return f"{source}: {parent}{message}"
-    return f"{source}: {field}: got {value!r}; {message}"
-
-
-def _without_typo_echoes(errors: list[dict]) -> list[dict]:
-    """A misspelt required key shows up twice (unknown + missing); keep only the 'unknown' line, whose
-    'did you mean' already names the missing field."""
-    misspelt = set()
-    for error in errors:
-        if error["type"] == "extra_forbidden":
-            loc = tuple(error["loc"])
-            allowed = _expected_fields(EnvironmentConfig, loc)
-            for match in difflib.get_close_matches(str(loc[-1]), allowed, n=1):
-                misspelt.add(loc[:-1] + (match,))
-    return [e for e in errors if not (e["type"] == "missing" and tuple(e["loc"]) in misspelt)]
-
-
-def _freeze(value: Any) -> Any:
-    """YAML lists become tuples: the model is immutable and strict mode does not coerce lists."""
-    if isinstance(value, list):
-        return tuple(_freeze(item) for item in value)
-    if isinstance(value, dict):
-        return {key: _freeze(item) for key, item in value.items()}
-    return value
-
-
-def parse_environment(data: Any, source: str) -> EnvironmentConfig:
+def parse_environment(data: object, source: str) -> EnvironmentConfig:
     """Validate already-parsed YAML. `source` names the file in messages."""
-    if not isinstance(data, dict):
-        raise ConfigError(f"{source}: (top level): got {type(data).__name__}; expected a mapping of fields")
-    try:
-        return EnvironmentConfig.model_validate(_freeze(data))
-    except ValidationError as exc:
-        lines = [_describe(error, source) for error in _without_typo_echoes(exc.errors())]
-        raise ConfigError("\n".join(lines)) from None
+    return validate(EnvironmentConfig, data, source)
 
 
 def load_environment(path: Path) -> EnvironmentConfig:
-    source = str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"{source}: cannot read file ({exc.strerror})") from None
-    try:
-        data = yaml.load(text, Loader=_LOADER)  # noqa: S506 - SafeLoader subclass
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-        where = f" line {mark.line + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise ConfigError(f"{source}:{where}: invalid YAML: {problem}") from None
-    return parse_environment(data, source)
+    return parse_environment(read_yaml(path), str(path))
+
+
+def environment_names(config_dir: Path) -> tuple[str, ...]:
+    """The environments a config directory defines, by file name, without reading them: what tests,
+    renderers and generators iterate over instead of a hard-coded list."""
+    return tuple(path.stem for path in data_files(config_dir))
 
 
 def load_configs(config_dir: Path, only: tuple[str, ...] = ()) -> tuple[EnvironmentConfig, ...]:
     """Every `*.yaml` in `config_dir` (sorted by file name), or the environments named in `only`. Files
     whose name starts with `_` are about environments, not environments (e.g. `_differences.yaml`)."""
-    files = sorted(path for path in config_dir.glob("*.yaml") if not path.name.startswith("_"))
+    files = data_files(config_dir)
     if not files:
         raise ConfigError(f"{config_dir}: no environment files (*.yaml) found")
     configs: list[EnvironmentConfig] = []

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-# Application components that run in the cluster under their own Google service account.
-APP_COMPONENTS = ("api-server", "ai-server", "backend", "temporal-worker")
-APP_NAMESPACE = "apps"
-TEMPORAL_NAMESPACE = "temporal"
+from stacks.components import app_components
+
 # Public registries the platform's third-party images come from → the slug of their Artifact Registry
 # remote repository (`<prefix>-mirror-<slug>`).
 UPSTREAM_REGISTRIES = {"docker.io": "docker-hub", "ghcr.io": "ghcr", "quay.io": "quay", "registry.k8s.io": "k8s"}
@@ -98,7 +96,6 @@ class DeliveryNames:
             "API_HOSTNAME": self.api_hostname,
             "AI_HOSTNAME": self.ai_hostname,
         }
-        for component in APP_COMPONENTS:
-            key = component.upper().replace("-", "_") + "_GSA"
-            values[key] = self.service_account_email(component)
+        for component in app_components():
+            values[component.env_key] = self.service_account_email(component.name)
         return values

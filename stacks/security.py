@@ -11,8 +11,6 @@
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from constructs_lib.armor import ArmorPolicy, ArmorPolicyProps, RateLimit
 from constructs_lib.cdk import App, TerraformOutput, google
 from constructs_lib.custom_role import CustomRole, CustomRoleProps
@@ -24,7 +22,8 @@ from constructs_lib.secret import Secret, SecretProps
 from constructs_lib.service_account import ServiceAccount, ServiceAccountProps
 from constructs_lib.static_site import StaticSite, StaticSiteProps
 from stacks.base import LayerStack
-from stacks.config import DEFAULT_WORKLOADS, EnvironmentConfig
+from stacks.components import COMPONENTS
+from stacks.config import EnvironmentConfig
 from stacks.contracts import BootstrapOutputs, NetworkOutputs, SecurityOutputs
 from stacks.naming import DeliveryNames
 
@@ -57,41 +56,16 @@ GKE_SECRETS_KEY = "gke-secrets"
 REGISTRY_KEY = "registry"
 
 
-@dataclass(frozen=True)
-class Component:
-    title: str
-    purpose: str
-    reads_metrics: bool = False
-    """Holds the custom metrics-reader role (project-wide: metrics have no narrower resource)."""
-
-
-# Every workload in DEFAULT_WORKLOADS; the roles are everything each one needs (most call no Google API).
-COMPONENTS: dict[str, Component] = {
-    "api-server": Component("API server", "Public API; calls no Google API"),
-    "ai-server": Component("AI server", "Inference on GPU nodes; calls no Google API"),
-    "backend": Component("Backend", "Stateful key-value backend; calls no Google API"),
-    "temporal-worker": Component("Temporal worker", "Runs Temporal activities; calls no Google API"),
-    "temporal-server": Component("Temporal server", "Temporal frontend/history/matching; reads its DB password"),
-    "influxdb": Component("InfluxDB", "Time-series store; reads its admin token"),
-    "grafana": Component("Grafana", "Dashboards; queries Cloud Monitoring metrics", reads_metrics=True),
-    "prometheus": Component("Prometheus", "In-cluster scraping; calls no Google API"),
-    "alertmanager": Component("Alertmanager", "Alert routing; reads the Slack and PagerDuty credentials"),
-}
-
-
 def secrets_of(env: EnvironmentConfig) -> dict[str, str]:
-    """Credential name → the component that owns (and alone may read) it."""
-    owners = {
-        "temporal-db-password": "temporal-server",
-        "influxdb-admin-token": "influxdb",
-        # Grafana reads InfluxDB with its own read-only token, never the admin one.
-        "influxdb-grafana-token": "grafana",
-        "grafana-admin-password": "grafana",
-    }
-    for channel in env.notifications.slack_channels:
-        owners[f"slack-webhook-{channel.removeprefix('#')}"] = "alertmanager"
-    for service in env.notifications.pagerduty_services:
-        owners[f"pagerduty-{service}"] = "alertmanager"
+    """Credential name → the component that owns (and alone may read) it, from the component table."""
+    owners: dict[str, str] = {}
+    for component in COMPONENTS:
+        owners.update({credential: component.name for credential in component.secrets})
+        if component.notification_secrets:
+            for channel in env.notifications.slack_channels:
+                owners[f"slack-webhook-{channel.removeprefix('#')}"] = component.name
+            for service in env.notifications.pagerduty_services:
+                owners[f"pagerduty-{service}"] = component.name
     return owners
 
 
@@ -100,11 +74,6 @@ class SecurityStack(LayerStack):
 
     def __init__(self, scope: App, env: EnvironmentConfig, *, bootstrap: BootstrapOutputs, network: NetworkOutputs) -> None:
         super().__init__(scope, env)
-        if set(COMPONENTS) != set(DEFAULT_WORKLOADS):
-            raise ValueError(
-                f"SecurityStack: COMPONENTS {sorted(COMPONENTS)} and config DEFAULT_WORKLOADS "
-                f"{sorted(DEFAULT_WORKLOADS)} must name the same components"
-            )
         names = DeliveryNames.of(env)
         project = google.data_google_project.DataGoogleProject(self, "project", project_id=env.project_id)
         service_agents = {
@@ -147,24 +116,24 @@ class SecurityStack(LayerStack):
             self, "gke-node-users", service_account_id=nodes.account.name, role=ACT_AS_ROLE, members=unique_members(node_users)
         )
         accounts: dict[str, ServiceAccount] = {}
-        for component, spec in COMPONENTS.items():
-            roles = (metrics_reader.name,) if spec.reads_metrics else ()
+        for component in COMPONENTS:
+            roles = (metrics_reader.name,) if component.reads_metrics else ()
             account = ServiceAccount(
                 self,
                 # Not the bare component name: "backend" is the stack's state backend.
-                f"sa-{component}",
+                f"sa-{component.name}",
                 ServiceAccountProps(
                     project_id=env.project_id,
-                    account_id=self.resource_name(component),
-                    display_name=spec.title,
-                    description=spec.purpose,
+                    account_id=self.resource_name(component.name),
+                    display_name=component.title,
+                    description=component.purpose,
                     project_roles=roles,
                 ),
             )
             if roles:
                 # The role is named by its static full name (stable construct ids), so order it explicitly.
                 depend_on(account, metrics_reader)
-            accounts[component] = account
+            accounts[component.name] = account
 
         # --- secrets ----------------------------------------------------------------------------------
         replicas = ()

@@ -137,6 +137,51 @@ CASES = {
         "dev", set_path("cluster.master_authorized_networks", [{"name": "all", "cidr": "0.0.0.0/0"}]),
         ["dev.yaml", "master_authorized_networks.0.cidr", "'0.0.0.0/0'", "too broad"],
     ),
+    # Limits the constructs used to re-check; the config model is now their only check (constructs_lib/limits.py).
+    "unknown release channel": (
+        "dev", set_path("cluster.release_channel", "EXTENDED"),
+        ["dev.yaml", "cluster.release_channel", "'EXTENDED'", "'RAPID', 'REGULAR' or 'STABLE'"],
+    ),
+    "unknown autoscaling profile": (
+        "dev", set_path("cluster.autoscaling_profile", "FAST"),
+        ["dev.yaml", "cluster.autoscaling_profile", "'FAST'", "'BALANCED' or 'OPTIMIZE_UTILIZATION'"],
+    ),
+    "unknown maintenance exclusion scope": (
+        "prod", set_path("cluster.maintenance.exclusions.0.scope", "NEVER"),
+        ["prod.yaml", "cluster.maintenance.exclusions.0.scope", "'NEVER'", "'NO_UPGRADES'"],
+    ),
+    "rate-limit interval Cloud Armor does not offer": (
+        "dev", set_path("security.waf", {"rate_limit": {"interval_sec": 45}}),
+        ["dev.yaml", "security.waf.rate_limit.interval_sec", "45", "60"],
+    ),
+    "WAF sensitivity out of range": (
+        "staging", set_path("security.waf", {"sensitivity": 5}),
+        ["staging.yaml", "security.waf.sensitivity", "5", "less than or equal to 4"],
+    ),
+    "unknown GPU driver version": (
+        "dev", set_path("cluster.node_pools.gpu.gpu_driver_version", "NEWEST"),
+        ["dev.yaml", "cluster.node_pools.gpu.gpu_driver_version", "'NEWEST'", "'DEFAULT' or 'LATEST'"],
+    ),
+    "too many GPUs per node": (
+        "dev", set_path("cluster.node_pools.gpu.accelerator_count", 9),
+        ["dev.yaml", "cluster.node_pools.gpu.accelerator_count", "9", "less than or equal to 8"],
+    ),
+    "surge settings that never upgrade": (
+        "dev", set_path("cluster.node_upgrade", {"max_surge": 0, "max_unavailable": 0}),
+        ["dev.yaml", "cluster.node_upgrade.max_surge", "would never upgrade"],
+    ),
+    "backup locked longer than kept": (
+        "prod", set_path("cluster.backup.delete_lock_days", 31),
+        ["prod.yaml", "cluster.backup.delete_lock_days", "exceeds retain_days (30)"],
+    ),
+    "KMS rotation beyond the CIS maximum": (
+        "dev", set_path("security", {"kms_rotation_days": 91}),
+        ["dev.yaml", "security.kms_rotation_days", "91", "less than or equal to 90"],
+    ),
+    "unknown TLS profile": (
+        "dev", set_path("security", {"edge": {"ssl_profile": "COMPATIBLE"}}),
+        ["dev.yaml", "security.edge.ssl_profile", "'COMPATIBLE'", "'MODERN' or 'RESTRICTED'"],
+    ),
     "label key with dash": (
         "dev", set_path("labels", {"cost-center": "platform"}),
         ["dev.yaml", "labels", "'cost-center'", "label key"],

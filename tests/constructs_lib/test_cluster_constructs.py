@@ -12,9 +12,9 @@ from constructs_lib.cdk import App, TerraformStack, google
 from constructs_lib.cluster_access import ClusterAccess, ClusterAccessProps
 from constructs_lib.dependencies import depend_on
 from constructs_lib.gke_backup import GkeBackup, GkeBackupProps
-from constructs_lib.gke_cluster import GkeCluster, GkeClusterProps, MaintenanceExclusion
+from constructs_lib.gke_cluster import GkeCluster, GkeClusterProps
 from constructs_lib.helm_release import HelmRelease, HelmReleaseProps
-from constructs_lib.node_pool import Accelerator, NodePool, NodePoolProps, Taint
+from constructs_lib.node_pool import NodePool, NodePoolProps, Taint
 from constructs_lib.workload_identity import WorkloadBinding, WorkloadIdentity, WorkloadIdentityProps
 
 NODE_SA = "gke-node@p.iam.gserviceaccount.com"
@@ -48,19 +48,11 @@ def cluster_props(**overrides):
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
-        ({"authorized_networks": {"anyone": "0.0.0.0/0"}}, r"authorized network 'anyone' is 0.0.0.0/0, the whole internet"),
-        ({"node_locations": ("europe-west1-b",)}, r"node location 'europe-west1-b' is not in region 'europe-west4'"),
+        ({"authorized_networks": {"anyone": "0.0.0.0/0"}}, r"authorized network 'anyone' is 0.0.0.0/0, broader than /8"),
         ({"node_locations": ()}, r"node_locations is empty"),
-        ({"master_ipv4_cidr": "172.16.0.0/27"}, r"master_ipv4_cidr '172.16.0.0/27' must be a /28"),
         ({"database_encryption_key": ""}, r"database_encryption_key is empty; Kubernetes Secrets must be encrypted"),
         ({"node_service_account": "123-compute@developer.gserviceaccount.com"}, r"is empty or the Compute Engine default account"),
-        ({"release_channel": "EXTENDED"}, r"release_channel 'EXTENDED' must be one of RAPID, REGULAR, STABLE"),
-        ({"autoscaling_profile": "FAST"}, r"autoscaling_profile 'FAST' must be one of BALANCED, OPTIMIZE_UTILIZATION"),
         ({"name": "Acme"}, r"name must be 1-40 lower-case letters"),
-        (
-            {"maintenance_exclusions": (MaintenanceExclusion(name="x", start="a", end="b", scope="NEVER"),)},
-            r"maintenance exclusion 'x' scope 'NEVER' must be one of NO_UPGRADES",
-        ),
     ],
 )
 def test_gke_cluster_refuses_bad_props(stack, overrides, message):
@@ -92,13 +84,8 @@ def pool_props(**overrides):
         ({"service_account": "default"}, r"service_account 'default' is the Compute Engine default account"),
         ({"service_account": "42-compute@developer.gserviceaccount.com"}, r"is the Compute Engine default account"),
         ({"network_tags": ()}, r"network_tags is empty; every pool carries the node tag the firewall targets"),
-        ({"min_nodes": 3, "max_nodes": 2}, r"min_nodes=3, max_nodes=2 are invalid"),
         ({"taints": (Taint(key="dedicated", value="x", effect="NO_SCHEDULE"),)}, r"effect 'NO_SCHEDULE' must be one of NoSchedule"),
         ({"taints": (Taint(key="bad key", value="x"),)}, r"taint bad key=x has an invalid key or value"),
-        ({"accelerator": Accelerator(type="nvidia-l4", driver_version="NEWEST")}, r"driver_version 'NEWEST' must be DEFAULT or LATEST"),
-        ({"accelerator": Accelerator(type="nvidia-l4", count=9)}, r"accelerator count 9 must be 1-8"),
-        ({"max_surge": 0, "max_unavailable": 0}, r"max_surge=0, max_unavailable=0 never upgrade"),
-        ({"location_policy": "ZONAL"}, r"location_policy 'ZONAL' must be BALANCED or ANY"),
         ({"name": "General"}, r"name 'General' must be 1-40 lower-case letters"),
         ({"node_locations": ()}, r"node_locations is empty"),
     ],
@@ -116,8 +103,6 @@ def repository_props(**overrides):
     ("overrides", "message"),
     [
         ({"repository_id": "Apps"}, r"repository_id must be 1-63 lower-case letters"),
-        ({"keep_recent": 0}, r"keep_recent 0 must be at least 1"),
-        ({"delete_untagged_after_days": 0}, r"delete_untagged_after_days 0 must be at least 1"),
         ({"kms_key": ""}, r"kms_key is empty; images are encrypted with a customer-managed key"),
         ({"readers": ("allUsers",)}, r"granted to 'allUsers'"),
         ({"writers": ("ci@p.iam.gserviceaccount.com",)}, r"is not an IAM principal"),
@@ -138,10 +123,7 @@ def backup_props(**overrides):
     ("overrides", "message"),
     [
         ({"namespaces": ()}, r"namespaces is empty; list the namespaces whose state must survive"),
-        ({"namespaces": ("apps", "apps")}, r"lists a namespace twice"),
         ({"namespaces": ("Apps",)}, r"namespace 'Apps' is not a Kubernetes name"),
-        ({"cron_schedule": "@daily"}, r"cron_schedule '@daily' must be a 5-field cron expression"),
-        ({"retain_days": 7, "delete_lock_days": 8}, r"delete_lock_days 8 must be within 0 and retain_days \(7\)"),
         ({"plan_name": "Backup"}, r"plan name 'Backup' must be 1-63 lower-case letters"),
     ],
 )

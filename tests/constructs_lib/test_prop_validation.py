@@ -8,7 +8,6 @@ from constructs_lib.firewall import Firewall, FirewallProps, FirewallRule
 from constructs_lib.gitlab_federation import GitlabFederation, GitlabFederationProps
 from constructs_lib.iam import validate_iam
 from constructs_lib.nat import Nat, NatProps
-from constructs_lib.private_service_access import PrivateServiceAccess, PrivateServiceAccessProps
 from constructs_lib.project_services import ProjectServices, ProjectServicesProps
 from constructs_lib.service_account import ServiceAccount, ServiceAccountProps
 from constructs_lib.state_bucket import StateBucket, StateBucketProps
@@ -78,11 +77,6 @@ def test_vpc_subnet_roles_are_unique(stack):
 def test_nat_needs_subnets(stack):
     with pytest.raises(ValueError, match="no subnetworks"):
         Nat(stack, "nat", NatProps(project_id="p", name="n", region="r", network="x", subnetworks=()))
-
-
-def test_psa_range_size(stack):
-    with pytest.raises(ValueError, match=r"cidr '10.0.0.0/26' is smaller than /24"):
-        PrivateServiceAccess(stack, "psa", PrivateServiceAccessProps(project_id="p", name="n", network="x", cidr="10.0.0.0/26"))
 
 
 def test_gitlab_federation_needs_apply_refs(stack):

@@ -15,7 +15,7 @@ import yaml
 
 from k8s import render as k8s_render
 from k8s.verify_job import json_merge_patch, merged_verify_job, verify_test_case
-from stacks.naming import APP_COMPONENTS
+from stacks.components import app_components
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SKAFFOLD_FILE = REPO_ROOT / "skaffold.yaml"
@@ -72,7 +72,7 @@ def test_schema_validation_would_catch_a_typo(config, schema_validator, mutation
 
 def test_builds_the_four_service_images_from_one_dockerfile(config, rendered_dev):
     artifacts = config["build"]["artifacts"]
-    assert [a["image"] for a in artifacts] == list(APP_COMPONENTS)
+    assert [a["image"] for a in artifacts] == [c.name for c in app_components()]
     for artifact in artifacts:
         assert artifact["context"] == "services"
         assert artifact["docker"]["dockerfile"] == "Dockerfile"

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from k8s import render as k8s_render
-from stacks.naming import APP_COMPONENTS
+from stacks.components import app_components
 
 # The pod-owning objects each overlay must render, as (kind, name, component). Nothing else may run pods.
 WORKLOADS = {
@@ -279,4 +279,4 @@ def test_services_select_pods_that_exist(rendered, overlay):
 
 def test_every_app_component_is_deployed_somewhere(rendered):
     components = {o["metadata"]["labels"]["app.kubernetes.io/name"] for o in rendered["prod"].pod_owners()}
-    assert components == set(APP_COMPONENTS)
+    assert components == {c.name for c in app_components()}

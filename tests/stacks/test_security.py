@@ -9,7 +9,8 @@ import yaml
 
 from constructs_lib.armor import CRS_33_RULE_SETS, CVE_CANARY_EXPRESSION, DEFAULT_RULE_PRIORITY
 from stacks.config import DEFAULT_WORKLOADS, ConfigError, parse_environment
-from stacks.naming import APP_COMPONENTS, DeliveryNames
+from stacks.components import app_components
+from stacks.naming import DeliveryNames
 from stacks.security import METRICS_READER_PERMISSIONS, NODE_ROLES, secrets_of
 from tests.conftest import ENVIRONMENTS as ENVS
 from tests.conftest import REPO_ROOT
@@ -55,7 +56,7 @@ def test_every_component_and_the_nodes_have_their_own_service_account(synthesize
 def test_app_accounts_are_the_ones_the_delivery_annotates(synthesized, configs, env):
     ids = {body["account_id"] for body in resources(synthesized, env, "google_service_account").values()}
     delivery = names(configs, env).as_env()
-    for component in APP_COMPONENTS:
+    for component in (c.name for c in app_components()):
         email = delivery[component.upper().replace("-", "_") + "_GSA"]
         account_id, _, domain = email.partition("@")
         assert account_id in ids and domain == f"{configs[env].project_id}.iam.gserviceaccount.com"
@@ -420,7 +421,7 @@ def test_bad_security_config_gets_one_clear_message(env, change, message):
 
 
 def test_default_workloads_follow_the_delivery_names():
-    for component in APP_COMPONENTS:
+    for component in (c.name for c in app_components()):
         binding = DEFAULT_WORKLOADS[component]
         assert (binding.namespace, binding.service_account) == ("apps", component)
     assert DEFAULT_WORKLOADS["temporal-server"].namespace == "temporal"
