@@ -21,12 +21,14 @@ from typing import Any, Iterator
 
 import yaml
 
+from stacks.config import environment_names
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 OVERLAYS_DIR = REPO_ROOT / "k8s" / "overlays"
 BASE_DIR = REPO_ROOT / "k8s" / "base"
 
-# Environment overlays, one per config/<env>.yaml.
-ENV_OVERLAYS = ("dev", "staging", "prod")
+# Environment overlays, one per config/<env>.yaml (tests/k8s check each has its directory).
+ENV_OVERLAYS = environment_names(REPO_ROOT / "config")
 # Delivery overlays derived from an environment: overlay -> environment (cluster) it deploys to.
 DELIVERY_OVERLAYS = {"staging-preview": "staging", "prod-canary": "prod"}
 ALL_OVERLAYS = ENV_OVERLAYS + tuple(DELIVERY_OVERLAYS)

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from constructs_lib import provider_loader
+from stacks.config import environment_names
 
 # As main.py does, before anything starts the jsii kernel: the fast loader on both the Python and the Node
 # side (constructs_lib/provider_loader.py), so the suite pays for one lean provider load.
@@ -37,7 +38,8 @@ def third_party_dir() -> Path:
     return path
 
 
-ENVIRONMENTS = ("dev", "staging", "prod")
+# Discovered, never listed: a new config/<env>.yaml is covered by every test that iterates over these.
+ENVIRONMENTS = environment_names(REPO_ROOT / "config")
 
 
 @pytest.fixture(scope="session")

@@ -8,19 +8,25 @@ import pytest
 
 from k8s import generate_platform_names as gen
 from k8s import render as k8s_render
+from stacks.components import app_components
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_committed_platform_names_are_fresh(tmp_path):
-    """Regenerate into a temp dir: the committed files must be byte-identical."""
-    gen.write_all(out_dir=tmp_path)
+def test_committed_generated_files_are_fresh(tmp_path):
+    """Regenerate into a temp dir: every committed generated file must be byte-identical."""
     stale = []
-    for overlay in gen.OVERLAY_ENVS:
-        committed = REPO_ROOT / "k8s" / "overlays" / overlay / gen.FILE_NAME
-        if not committed.is_file() or committed.read_text() != (tmp_path / overlay / gen.FILE_NAME).read_text():
+    for target, content in gen.generated_files(k8s_dir=tmp_path).items():
+        committed = REPO_ROOT / "k8s" / target.relative_to(tmp_path)
+        if not committed.is_file() or committed.read_text() != content:
             stale.append(str(committed.relative_to(REPO_ROOT)))
     assert not stale, f"stale generated files {stale}: run `python -m k8s.generate_platform_names` and commit"
+
+
+def test_every_environment_has_its_overlay():
+    for env in k8s_render.ENV_OVERLAYS:
+        assert (REPO_ROOT / "k8s" / "overlays" / env / "kustomization.yaml").is_file(), \
+            f"config/{env}.yaml has no k8s/overlays/{env}: every environment needs its overlay"
 
 
 def test_generated_file_has_header_and_every_name(delivery_names):
@@ -32,9 +38,9 @@ def test_generated_file_has_header_and_every_name(delivery_names):
 
 
 def test_check_mode_reports_stale_files(tmp_path, capsys):
-    gen.write_all(out_dir=tmp_path)
+    gen.write_all(k8s_dir=tmp_path)
     assert gen.main(["--check", "--out-dir", str(tmp_path)]) == 0
-    (tmp_path / "prod" / gen.FILE_NAME).write_text("# hand-edited\nEDGE_IP_NAME=other\n")
+    (tmp_path / "overlays" / "prod" / gen.FILE_NAME).write_text("# hand-edited\nEDGE_IP_NAME=other\n")
     assert gen.main(["--check", "--out-dir", str(tmp_path)]) == 1
     assert "prod" in capsys.readouterr().err
 
@@ -66,3 +72,20 @@ def test_manifests_carry_the_terraform_names(overlay, rendered, delivery_names):
         assert policy["spec"]["default"]["securityPolicy"] == names.armor_policy_name
     assert r.find("HTTPRoute", "api")["spec"]["hostnames"] == [names.api_hostname]
     assert r.find("HTTPRoute", "ai")["spec"]["hostnames"] == [names.ai_hostname]
+
+
+@pytest.mark.parametrize("overlay", k8s_render.ALL_OVERLAYS)
+def test_each_application_ksa_names_its_own_google_service_account(overlay, rendered, delivery_names):
+    """The component table decides KSA and GSA; the generated replacement writes one into the other."""
+    names = delivery_names[k8s_render.environment_of(overlay)]
+    accounts = {o["metadata"]["name"]: o for o in rendered[overlay].of_kind("ServiceAccount")}
+    for component in app_components():
+        ksa = accounts.get(component.kubernetes_service_account)
+        if ksa is None:
+            continue  # an overlay that does not run this component (e.g. the canary step)
+        annotation = ksa["metadata"].get("annotations", {}).get(gen.WI_ANNOTATION)
+        if overlay == "staging-preview":
+            # Previews run without Google API access: their KSAs must not borrow staging's identities.
+            assert annotation is None, (overlay, component.name)
+        else:
+            assert annotation == names.service_account_email(component.name), (overlay, component.name)

@@ -238,7 +238,7 @@ def test_temporal_workers_run_on_the_workers_pool_and_scale_on_their_own_queue(r
         assert int(meta["targetQueueSize"]) > 0
 
 
-@pytest.mark.parametrize("overlay", ["dev", "staging", "prod"])
+@pytest.mark.parametrize("overlay", k8s_render.ENV_OVERLAYS)
 def test_ai_server_scales_on_cpu_and_in_flight_requests(rendered, overlay):
     so = rendered[overlay].find("ScaledObject", "ai-server")
     triggers = {t["type"]: t for t in so["spec"]["triggers"]}
