@@ -32,6 +32,8 @@ ENV_OVERLAYS = environment_names(REPO_ROOT / "config")
 # Delivery overlays derived from an environment: overlay -> environment (cluster) it deploys to.
 DELIVERY_OVERLAYS = {"staging-preview": "staging", "prod-canary": "prod"}
 ALL_OVERLAYS = ENV_OVERLAYS + tuple(DELIVERY_OVERLAYS)
+# Delivery overlays applied on top of their environment's running release rather than instead of it.
+STEP_OVERLAYS = ("prod-canary",)
 
 PREVIEW_HOOK = OVERLAYS_DIR / "staging-preview" / "apply-slug.sh"
 PREVIEW_PLACEHOLDER = "pr-slug-placeholder"
@@ -110,6 +112,16 @@ def render(overlay: str) -> Rendered:
 def render_base() -> Rendered:
     text = kustomize_build(BASE_DIR)
     return Rendered("base", text, tuple(load_documents(text)))
+
+
+def live_objects(rendered: dict[str, "Rendered"], overlay: str, kind: str) -> list[dict[str, Any]]:
+    """Objects of `kind` in the cluster once `overlay` is applied. A delivery overlay that is a step on top of
+    its environment's release (the prod canary) lives among that release's objects (PDBs, NetworkPolicies,
+    Services, monitors), so those count too."""
+    objects: dict[str, dict[str, Any]] = {}
+    if overlay in STEP_OVERLAYS:
+        objects = {object_key(o): o for o in rendered[environment_of(overlay)].of_kind(kind)}
+    return list({**objects, **{object_key(o): o for o in rendered[overlay].of_kind(kind)}}.values())
 
 
 def object_key(obj: dict[str, Any]) -> str:

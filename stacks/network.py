@@ -19,8 +19,11 @@ IAP_TCP_FORWARDING_RANGE = "35.235.240.0/20"
 # Admission webhooks and aggregated APIs (KEDA metrics 6443, webhooks 8443/9443) that a private
 # control plane must reach on the nodes; GKE's own rule only opens 443 and 10250.
 CONTROL_PLANE_WEBHOOK_PORTS = ("6443", "8443", "9443")
+# The port every workload container serves HTTP on (services/README.md; manifests checked against it by
+# tests/k8s/test_terraform_contract.py).
+WORKLOAD_PORT = 8080
 # What load balancers reach: the workloads' container port (container-native NEGs) and NodePorts.
-SERVING_PORTS = ("8080", "30000-32767")
+SERVING_PORTS = (str(WORKLOAD_PORT), "30000-32767")
 
 
 class NetworkStack(LayerStack):

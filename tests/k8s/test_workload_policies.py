@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from k8s import render as k8s_render
+from stacks.cluster import GPU_TAINT, WORKERS_TAINT
 from stacks.components import app_components
 
 # The pod-owning objects each overlay must render, as (kind, name, component). Nothing else may run pods.
@@ -34,20 +35,10 @@ CASES = [pytest.param(overlay, kind, name, component, id=f"{overlay}-{name}")
 AUTOSCALING = {"api-server": "hpa", "ai-server": "keda", "temporal-worker": "keda", "backend": None}
 NOT_AUTOSCALED = {("prod-canary", "api-server-canary"): "fixed one-replica canary for a fixed 5 % share"}
 SLOW_STARTING = {"ai-server", "backend"}  # model loading / snapshot replay: must have a startup probe
-GPU_TAINT = "nvidia.com/gpu"
 
 
 def _workload(rendered, overlay, kind, name) -> dict[str, Any]:
     return rendered[overlay].find(kind, name)
-
-
-def _live(rendered, overlay, kind) -> list[dict[str, Any]]:
-    """Objects of `kind` in the cluster once the overlay is applied. The prod canary step is applied on top of
-    the running prod release, so its pods live under prod's PDBs, NetworkPolicies and monitors too."""
-    objects = {k8s_render.object_key(o): o for o in rendered[overlay].of_kind(kind)}
-    if overlay == "prod-canary":
-        objects = {**{k8s_render.object_key(o): o for o in rendered["prod"].of_kind(kind)}, **objects}
-    return list(objects.values())
 
 
 def _selects(selector: dict[str, Any] | None, labels: dict[str, str]) -> bool:
@@ -93,7 +84,7 @@ class TestWorkload:
 
     def test_has_a_pod_disruption_budget(self, rendered, overlay, kind, name, component):
         obj = _workload(rendered, overlay, kind, name)
-        pdbs = [p for p in _live(rendered, overlay, "PodDisruptionBudget")
+        pdbs = [p for p in k8s_render.live_objects(rendered, overlay, "PodDisruptionBudget")
                 if p["metadata"]["namespace"] == obj["metadata"]["namespace"]
                 and _selects(p["spec"]["selector"], _pod_labels(obj))]
         assert pdbs, f"no PodDisruptionBudget selects the pods of {name}"
@@ -132,7 +123,7 @@ class TestWorkload:
         spec = k8s_render.pod_spec(_workload(rendered, overlay, kind, name))
         assert spec["serviceAccountName"] == component
         assert spec["automountServiceAccountToken"] is False, "no app talks to the Kubernetes API"
-        (sa,) = [a for a in _live(rendered, overlay, "ServiceAccount") if a["metadata"]["name"] == component]
+        (sa,) = [a for a in k8s_render.live_objects(rendered, overlay, "ServiceAccount") if a["metadata"]["name"] == component]
         assert sa["automountServiceAccountToken"] is False
         annotation = (sa["metadata"].get("annotations") or {}).get("iam.gke.io/gcp-service-account")
         if overlay == "staging-preview":
@@ -166,7 +157,7 @@ class TestWorkload:
     def test_is_isolated_by_network_policies(self, rendered, overlay, kind, name, component):
         obj = _workload(rendered, overlay, kind, name)
         namespace, labels = obj["metadata"]["namespace"], _pod_labels(obj)
-        policies = [p for p in _live(rendered, overlay, "NetworkPolicy") if p["metadata"]["namespace"] == namespace]
+        policies = [p for p in k8s_render.live_objects(rendered, overlay, "NetworkPolicy") if p["metadata"]["namespace"] == namespace]
         deny = [p for p in policies if p["spec"]["podSelector"] == {}
                 and set(p["spec"]["policyTypes"]) == {"Ingress", "Egress"}
                 and not p["spec"].get("ingress") and not p["spec"].get("egress")]
@@ -179,11 +170,11 @@ class TestWorkload:
         obj = _workload(rendered, overlay, kind, name)
         labels = _pod_labels(obj)
         assert labels.get("platform.example.com/metrics") == "true", "allow-metrics-scrape must select it"
-        monitors = [m for m in _live(rendered, overlay, "PodMonitor") if _selects(m["spec"]["selector"], labels)]
-        services = [s for s in _live(rendered, overlay, "Service")
+        monitors = [m for m in k8s_render.live_objects(rendered, overlay, "PodMonitor") if _selects(m["spec"]["selector"], labels)]
+        services = [s for s in k8s_render.live_objects(rendered, overlay, "Service")
                     if s["metadata"]["namespace"] == obj["metadata"]["namespace"]
                     and _selects({"matchLabels": s["spec"].get("selector")}, labels)]
-        monitors += [m for m in _live(rendered, overlay, "ServiceMonitor") for s in services
+        monitors += [m for m in k8s_render.live_objects(rendered, overlay, "ServiceMonitor") for s in services
                      if _selects(m["spec"]["selector"], s["metadata"].get("labels", {}))]
         assert monitors, f"no ServiceMonitor/PodMonitor scrapes {name}"
 
@@ -202,11 +193,11 @@ class TestWorkload:
 
     def test_gpu_placement(self, rendered, overlay, kind, name, component):
         spec = k8s_render.pod_spec(_workload(rendered, overlay, kind, name))
-        tolerates_gpu = any(t.get("key") == GPU_TAINT for t in spec.get("tolerations", []))
+        tolerates_gpu = any(t.get("key") == GPU_TAINT.key for t in spec.get("tolerations", []))
         gpus = [c["resources"]["limits"].get("nvidia.com/gpu") for c in spec["containers"]]
         if component == "ai-server":
             assert spec["nodeSelector"] == {"cloud.google.com/gke-accelerator": "nvidia-l4"}
-            assert {"key": GPU_TAINT, "operator": "Equal", "value": "present", "effect": "NoSchedule"} in \
+            assert {"key": GPU_TAINT.key, "operator": "Equal", "value": GPU_TAINT.value, "effect": GPU_TAINT.effect} in \
                 spec["tolerations"]
             assert gpus == ["1"]
         else:
@@ -221,7 +212,7 @@ def test_temporal_workers_run_on_the_workers_pool_and_scale_on_their_own_queue(r
             continue
         spec = k8s_render.pod_spec(obj)
         assert spec["nodeSelector"] == {"cloud.google.com/gke-nodepool": "workers"}
-        assert {"key": "dedicated", "operator": "Equal", "value": "temporal-workers", "effect": "NoSchedule"} in \
+        assert {"key": WORKERS_TAINT.key, "operator": "Equal", "value": WORKERS_TAINT.value, "effect": WORKERS_TAINT.effect} in \
             spec["tolerations"]
         env = _env(spec["containers"][0])
         pool = obj["metadata"]["labels"]["platform.example.com/worker-pool"]
@@ -251,7 +242,7 @@ def test_ai_server_scales_on_cpu_and_in_flight_requests(rendered, overlay):
 @pytest.mark.parametrize("overlay", k8s_render.ALL_OVERLAYS)
 def test_every_routed_service_is_protected_and_health_checked(rendered, overlay):
     """Each Service an HTTPRoute sends traffic to has Cloud Armor (GCPBackendPolicy) and a /readyz health check."""
-    services = _live(rendered, overlay, "Service")
+    services = k8s_render.live_objects(rendered, overlay, "Service")
     for route in rendered[overlay].of_kind("HTTPRoute"):
         namespace = route["metadata"]["namespace"]
         for rule in route["spec"]["rules"]:
@@ -261,7 +252,7 @@ def test_every_routed_service_is_protected_and_health_checked(rendered, overlay)
                 assert ref["port"] in [p["port"] for p in service["spec"]["ports"]]
                 for kind in ("GCPBackendPolicy", "HealthCheckPolicy"):
                     assert any(p["spec"]["targetRef"] == {"group": "", "kind": "Service", "name": ref["name"]}
-                               and p["metadata"]["namespace"] == namespace for p in _live(rendered, overlay, kind)), \
+                               and p["metadata"]["namespace"] == namespace for p in k8s_render.live_objects(rendered, overlay, kind)), \
                         f"{overlay}: Service {ref['name']} has no {kind}"
     for policy in rendered[overlay].of_kind("HealthCheckPolicy"):
         assert policy["spec"]["default"]["config"]["httpHealthCheck"]["requestPath"] == "/readyz"
