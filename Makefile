@@ -31,7 +31,12 @@ install: $(VENV)/.synced
 synth: install ## synthesize every environment from config/ into cdktf.out/
 	$(PY) main.py
 
-test: install tools-check third-party ## the whole test suite
+# gitlab-ci-local (package-lock.json), which the pipeline tests run (tests/ci/).
+node_modules/.installed: package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
+
+test: install tools-check third-party node_modules/.installed ## the whole test suite
 	$(PY) -m pytest
 
 snapshots: install ## accept changed stack snapshots after reviewing the diff like a plan
@@ -46,6 +51,7 @@ third-party: install ## the pinned upstream files, downloaded and verified once 
 
 tools-check: ## tools the suite needs besides Python packages
 	@command -v node >/dev/null || { echo "node (20+, 22+ recommended) is required by jsii/CDKTF" >&2; exit 1; }
+	@command -v npm >/dev/null || { echo "npm is required to install gitlab-ci-local for the pipeline tests" >&2; exit 1; }
 	@command -v kubectl >/dev/null || { echo "kubectl (with built-in kustomize) is required to render k8s/ overlays" >&2; exit 1; }
 	@command -v wget >/dev/null || { echo "wget is required by the canary-check test (the check runs busybox wget)" >&2; exit 1; }
 

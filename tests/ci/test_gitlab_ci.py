@@ -1,27 +1,80 @@
-"""The pipeline definition is valid GitLab CI and runs the README's test command."""
+"""The pipeline definitions are valid GitLab CI (GitLab's own schema), the validate job runs the README's
+test command, and the shell left in jobs passes shellcheck."""
 from __future__ import annotations
 
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
 
+from ci import manifest, pipeline
 from tests.conftest import REPO_ROOT
 
+BIN = Path(sys.executable).parent
+SITUATIONS = {
+    "merge request": pipeline.Situation(source="merge_request_event"),
+    "develop": pipeline.Situation(source="push", branch="develop", protected=True),
+    "main": pipeline.Situation(source="push", branch="main", protected=True),
+    "schedule": pipeline.Situation(source="schedule", branch="main", protected=True),
+}
 
-def test_gitlab_ci_validates_against_gitlabs_schema():
-    checker = Path(sys.executable).with_name("check-jsonschema")
+
+@pytest.fixture(scope="module")
+def children(synthesized, configs, tmp_path_factory) -> dict[str, Path]:
+    """The child pipeline ci synth writes in each situation, over the real synthesized manifest."""
+    stacks = manifest.load(synthesized.outdir)
+    refs = {name: tuple(config.ci.apply_refs) for name, config in configs.items()}
+    folder = tmp_path_factory.mktemp("children")
+    files = {}
+    for name, situation in SITUATIONS.items():
+        files[name] = folder / f"{name.replace(' ', '-')}.yml"
+        files[name].write_text(yaml.safe_dump(pipeline.generate(stacks, pipeline.modes(situation, refs))))
+    files["nothing changed"] = folder / "empty.yml"
+    files["nothing changed"].write_text(yaml.safe_dump(pipeline.generate(stacks, {"dev": pipeline.Mode.PLAN}, only=set())))
+    return files
+
+
+def test_gitlab_ci_and_every_generated_child_validate_against_gitlabs_schema(children):
     result = subprocess.run(
-        [str(checker), "--builtin-schema", "vendor.gitlab-ci", str(REPO_ROOT / ".gitlab-ci.yml")],
+        [str(BIN / "check-jsonschema"), "--builtin-schema", "vendor.gitlab-ci",
+         str(REPO_ROOT / ".gitlab-ci.yml"), *map(str, children.values())],
         capture_output=True, text=True, timeout=120,
     )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_ci_runs_the_readme_test_command():
+def test_the_validate_job_runs_the_readme_test_command():
     readme = (REPO_ROOT / "README.md").read_text()
-    pipeline = yaml.safe_load((REPO_ROOT / ".gitlab-ci.yml").read_text())
+    jobs = yaml.safe_load((REPO_ROOT / ".gitlab-ci.yml").read_text())
     assert "make test" in readme
-    assert any("make test" in job.get("script", []) for job in pipeline.values() if isinstance(job, dict))
+    assert "make test" in jobs["validate"]["script"]
+    assert jobs["validate"]["artifacts"]["reports"]["junit"] == "reports/junit.xml"
     assert "make test" in (REPO_ROOT / ".ci" / "run").read_text()
+
+
+def _scripts(document: dict) -> dict[str, list[str]]:
+    defaults = document.get("default", {})
+    found = {}
+    for name, job in document.items():
+        if isinstance(job, dict) and ("script" in job or name == "default"):
+            lines = [*job.get("before_script", defaults.get("before_script", []) if "script" in job else []),
+                     *job.get("script", [])]
+            found[name] = lines
+    return found
+
+
+def test_shell_in_every_job_is_minimal_and_passes_shellcheck(children, tmp_path):
+    documents = {"parent": yaml.safe_load((REPO_ROOT / ".gitlab-ci.yml").read_text())}
+    documents.update({name: yaml.safe_load(path.read_text()) for name, path in children.items()})
+    checked = 0
+    for origin, document in documents.items():
+        for job, lines in _scripts(document).items():
+            assert len(lines) <= 3, f"{origin} {job}: move logic into ci/ (python -m ci ...), not job shell"
+            script = tmp_path / f"{origin}-{job.replace(':', '_').replace('/', '_')}.sh"
+            script.write_text("#!/bin/bash\nset -euo pipefail\n" + "\n".join(lines) + "\n")
+            result = subprocess.run([str(BIN / "shellcheck"), str(script)], capture_output=True, text=True)
+            assert result.returncode == 0, f"{origin} {job}:\n{result.stdout}"
+            checked += 1
+    assert checked >= 15

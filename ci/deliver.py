@@ -1,0 +1,109 @@
+"""Skaffold delivery jobs (docs/skaffold.md): build + push with the push identity, deploy/verify/promote
+with the deploy identity. Each job uses one identity: the credential file is written by ci.identity."""
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+from typing import Mapping
+
+from ci import identity, tools
+from ci.pipeline import variable
+
+ROOT = Path(__file__).resolve().parent.parent
+# step -> (Skaffold profile, overlay whose platform-names.env gives the registry, identity, tools)
+STEPS = {
+    "build-staging": ("staging", "staging", "push", ("skaffold", "docker")),
+    "deploy-staging": ("staging", "staging", "deploy", ("skaffold", "kubectl", "gke-gcloud-auth-plugin")),
+    "build-review": ("staging-preview", "staging-preview", "push", ("skaffold", "docker")),
+    "deploy-review": ("staging-preview", "staging-preview", "deploy", ("skaffold", "kubectl", "gke-gcloud-auth-plugin")),
+    "stop-review": ("staging-preview", "staging-preview", "deploy", ("kubectl", "gke-gcloud-auth-plugin")),
+    "build-prod": ("prod", "prod", "push", ("skaffold", "docker")),
+    "canary-prod": ("prod", "prod", "deploy", ("skaffold", "kubectl", "gke-gcloud-auth-plugin")),
+    "verify-prod": ("prod", "prod", "deploy", ("skaffold", "kubectl", "gke-gcloud-auth-plugin")),
+    "promote-prod": ("prod-promote", "prod", "deploy", ("skaffold", "kubectl", "gke-gcloud-auth-plugin")),
+}
+BUILD_FILE = "build.json"
+
+
+REVIEW_ENV_FILE = "review.env"
+
+
+def platform_name(overlay: str, key: str, root: Path = ROOT) -> str:
+    """A generated name (k8s/overlays/<overlay>/platform-names.env), e.g. REGISTRY_URL."""
+    names = root / "k8s" / "overlays" / overlay / "platform-names.env"
+    for line in names.read_text(encoding="utf-8").splitlines():
+        if line.startswith(f"{key}="):
+            return line.partition("=")[2]
+    raise ValueError(f"{names}: no {key}= line; regenerate with python -m k8s.generate_platform_names")
+
+
+def kubeconfig(endpoint: str, plugin: Path) -> dict:
+    """A kubeconfig for the cluster's DNS-based control-plane endpoint (publicly trusted certificate, so no
+    CA data), authenticated by gke-gcloud-auth-plugin from the job's external-account credentials."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [{"name": "gke", "cluster": {"server": f"https://{endpoint}"}}],
+        "users": [{"name": "ci", "user": {"exec": {
+            "apiVersion": "client.authentication.k8s.io/v1beta1",
+            "command": str(plugin),
+            "args": ["--use_application_default_credentials"],
+            "provideClusterInfo": True,
+            "interactiveMode": "Never",
+        }}}],
+        "contexts": [{"name": "gke", "context": {"cluster": "gke", "user": "ci"}}],
+        "current-context": "gke",
+    }
+
+
+def commands(step: str, registry: str, slug: str = "") -> list[list[str]]:
+    """The commands of `step` (tools by name; resolved to the pinned binaries by `run`)."""
+    profile = STEPS[step][0]
+    repo = f"--default-repo={registry}"
+    if step.startswith("build-"):
+        return [["skaffold", "build", "-p", profile, repo, f"--file-output={BUILD_FILE}"]]
+    if step == "stop-review":
+        return [["kubectl", "delete", "namespace", f"preview-{slug}", "--ignore-not-found", "--wait=false"]]
+    if step == "verify-prod":
+        return [["skaffold", "verify", "-p", profile, f"--build-artifacts={BUILD_FILE}"]]
+    return [["skaffold", "deploy", "-p", profile, repo, f"--build-artifacts={BUILD_FILE}"]]
+
+
+def run(step: str, environ: Mapping[str, str], workdir: Path) -> int:
+    profile, overlay, who, needed = STEPS[step]
+    env_name = "staging" if overlay.startswith("staging") else overlay
+    job_env = identity.job_environment({**environ, "PLATFORM_ENV": env_name, "PLATFORM_IDENTITY": who}, workdir / "credentials")
+    job_env["PATH"] = tools.bin_dir(needed, environ) + ":" + job_env.get("PATH", "")
+    registry = platform_name(overlay, "REGISTRY_URL")
+    if who == "push":
+        config = json.loads(Path(job_env["GOOGLE_APPLICATION_CREDENTIALS"]).read_text(encoding="utf-8"))
+        host = registry.split("/", 1)[0]
+        subprocess.run(["docker", "login", "--username=oauth2accesstoken", "--password-stdin", f"https://{host}"],
+                       input=identity.access_token(config), text=True, env=job_env, check=True)
+    else:
+        endpoint = environ.get(variable(env_name, "cluster_endpoint"), "")
+        if not endpoint:
+            raise identity.IdentityError(
+                f"CI variable {variable(env_name, 'cluster_endpoint')} is not set: the DNS-based control-plane "
+                f"endpoint of the {env_name} cluster (docs/ci-cd.md)")
+        config_path = workdir / "credentials" / "kubeconfig"
+        config_path.write_text(json.dumps(kubeconfig(endpoint, tools.install("gke-gcloud-auth-plugin", environ))))
+        job_env["KUBECONFIG"] = str(config_path)
+    slug = environ.get("CI_COMMIT_REF_SLUG", "")
+    if step.endswith("-review"):
+        job_env["PREVIEW_SLUG"] = slug
+    if step == "deploy-review":
+        # environment:url of the review app, read by GitLab from this dotenv report.
+        url = f"https://{slug}.{platform_name(overlay, 'PREVIEW_DOMAIN')}"
+        Path(REVIEW_ENV_FILE).write_text(f"REVIEW_URL={url}\n", encoding="utf-8")
+    for command in commands(step, registry, slug):
+        if step == "verify-prod":
+            # Skaffold copies its whole environment into the verify Job: only what it needs to reach the cluster.
+            keep = ("PATH", "HOME", "KUBECONFIG", "GOOGLE_APPLICATION_CREDENTIALS")
+            code = subprocess.run(command, env={k: job_env[k] for k in keep if k in job_env}).returncode
+        else:
+            code = subprocess.run(command, env=job_env).returncode
+        if code:
+            return code
+    return 0
