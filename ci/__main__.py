@@ -22,22 +22,31 @@ def _apply_refs(config_dir: Path) -> dict[str, tuple[str, ...]]:
     return {config.name: tuple(config.ci.apply_refs) for config in load_configs(config_dir)}
 
 
+def child_pipeline(outdir: Path, environ, apply_refs, synthesize_base) -> dict:
+    """The child pipeline for this pipeline's situation. In merge requests, `synthesize_base(sha, dir)`
+    writes the merge base's synth and only changed stacks (+ dependents) are planned; if that fails, all."""
+    situation = pipeline.Situation.from_environ(environ)
+    only = None
+    base_sha = environ.get("CI_MERGE_REQUEST_DIFF_BASE_SHA", "")
+    if situation.source == "merge_request_event" and base_sha and environ.get("PLATFORM_PLAN_ALL") != "true":
+        base = outdir.parent / "cdktf.base"
+        try:
+            synthesize_base(base_sha, base)
+            only = changes.changed_stacks(outdir, base)
+        except (subprocess.CalledProcessError, manifest.ManifestError) as exc:
+            print(f"could not synthesize the merge base {base_sha} ({exc}); planning every stack", file=sys.stderr)
+        print(f"stacks this merge request changes (with dependents): {', '.join(sorted(only)) if only is not None else 'all'}")
+    return pipeline.generate(manifest.load(outdir), pipeline.modes(situation, apply_refs), only=only)
+
+
 def cmd_synth(args: argparse.Namespace) -> int:
     """Synthesize, decide what this pipeline plans and applies, write the child pipeline."""
     outdir = ROOT / "cdktf.out"
     subprocess.run([sys.executable, str(ROOT / "main.py"), "--outdir", str(outdir)], check=True)
-    situation = pipeline.Situation.from_environ(os.environ)
-    only = None
-    base_sha = os.environ.get("CI_MERGE_REQUEST_DIFF_BASE_SHA", "")
-    if situation.source == "merge_request_event" and base_sha and os.environ.get("PLATFORM_PLAN_ALL") != "true":
-        base = ROOT / "cdktf.base"
-        try:
-            changes.synthesize_commit(ROOT, base_sha, base)
-            only = changes.changed_stacks(outdir, base)
-        except (subprocess.CalledProcessError, manifest.ManifestError) as exc:
-            print(f"could not synthesize the merge base {base_sha} ({exc}); planning every stack", file=sys.stderr)
-        print(f"stacks changed by this merge request (with dependents): {', '.join(sorted(only)) if only is not None else 'all'}")
-    document = pipeline.generate(manifest.load(outdir), pipeline.modes(situation, _apply_refs(ROOT / "config")), only=only)
+    document = child_pipeline(
+        outdir, os.environ, _apply_refs(ROOT / "config"),
+        lambda sha, base: changes.synthesize_commit(ROOT, sha, base),
+    )
     Path(args.output).write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
     print(f"wrote {args.output}: {', '.join(job for job in document if ':' in job) or 'no plan jobs'}")
     return 0

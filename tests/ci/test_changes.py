@@ -46,3 +46,41 @@ def test_the_merge_base_is_synthesized_from_its_own_commit(tmp_path):
     assert (tmp_path / "base-out" / "which").read_text() == "base"
     worktrees = subprocess.run([*git, "worktree", "list"], capture_output=True, text=True, check=True).stdout
     assert len(worktrees.splitlines()) == 1, "the temporary worktree is removed"
+
+
+APPLY_REFS = {"dev": ("develop",), "staging": ("develop",), "prod": ("main",)}
+MR_ENV = {"CI_PIPELINE_SOURCE": "merge_request_event", "CI_MERGE_REQUEST_DIFF_BASE_SHA": "abc123", "CI_DEFAULT_BRANCH": "main"}
+
+
+def _plans(document: dict) -> set[str]:
+    return {name for name in document if name.startswith("plan:")}
+
+
+def test_ci_synth_plans_what_the_merge_request_changes(tmp_path):
+    from ci.__main__ import child_pipeline
+    from tests.ci.conftest import write_synth
+
+    outdir = write_synth(tmp_path / "cdktf.out", {**layered("dev", data={"resource": {"a": {"b": {"c": 1}}}}), **layered("prod")})
+    seen = []
+
+    def base(sha, directory):
+        seen.append(sha)
+        write_synth(directory, {**layered("dev"), **layered("prod")})
+
+    assert _plans(child_pipeline(outdir, MR_ENV, APPLY_REFS, base)) == {"plan:dev-data"}
+    assert seen == ["abc123"]
+    everything = child_pipeline(outdir, {**MR_ENV, "PLATFORM_PLAN_ALL": "true"}, APPLY_REFS, base)
+    assert _plans(everything) == {f"plan:dev-{layer}" for layer in ("bootstrap", "network", "security", "cluster", "data")}
+
+
+def test_ci_synth_plans_everything_when_the_merge_base_cannot_be_synthesized(tmp_path, capsys):
+    from ci.__main__ import child_pipeline
+    from tests.ci.conftest import write_synth
+
+    outdir = write_synth(tmp_path / "cdktf.out", layered("dev"))
+
+    def broken(sha, directory):
+        raise subprocess.CalledProcessError(2, ["python", "main.py"])
+
+    assert len(_plans(child_pipeline(outdir, MR_ENV, APPLY_REFS, broken))) == 5
+    assert "could not synthesize the merge base abc123" in capsys.readouterr().err
