@@ -45,7 +45,7 @@ def test_a_missing_variable_names_it_and_where_it_comes_from(tmp_path):
         identity.write_credentials({**environ, "PLATFORM_IDENTITY": "owner"}, tmp_path)
 
 
-def test_access_token_exchanges_the_oidc_token_then_impersonates():
+def test_access_token_exchanges_the_oidc_token_then_impersonates(tmp_path):
     class Response:
         def __init__(self, body): self.body = body
         def raise_for_status(self): pass
@@ -58,8 +58,7 @@ def test_access_token_exchanges_the_oidc_token_then_impersonates():
             return Response({"access_token": "federated"} if "sts" in url else {"accessToken": "final"})
 
     session = Session()
-    import tempfile, pathlib
-    token = pathlib.Path(tempfile.mkdtemp()) / "t"
+    token = tmp_path / "t"
     token.write_text("oidc\n")
     config = identity.credential_config(AUDIENCE, "sa@p.iam.gserviceaccount.com", token)
     assert identity.access_token(config, session) == "final"

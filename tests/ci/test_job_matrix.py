@@ -125,8 +125,14 @@ def test_the_child_pipeline_of_each_situation(repo, real_stacks, configs, name):
     jobs = listed(repo, _child(real_stacks, situation, configs), branch, variables)
     plans = {job for job in jobs if job.startswith("plan:")}
     applies = {job for job in jobs if job.startswith("apply:")}
-    envs = {"merge request": {"dev", "staging"}, "develop": {"dev", "staging"}, "main": {"prod"},
-            "schedule": {"dev", "staging", "prod"}}[name]
+    refs = {env: config.ci.apply_refs for env, config in configs.items()}
+    envs = {
+        "merge request": {env for env, r in refs.items() if "main" not in r},  # prod state: protected refs only
+        "develop": {env for env, r in refs.items() if "develop" in r},
+        "main": {env for env, r in refs.items() if "main" in r},
+        "schedule": set(refs),
+    }[name]
+    assert envs and ("prod" not in envs or name in ("main", "schedule"))
     assert plans == {f"plan:{stack}" for stack, s in real_stacks.items() if s.env in envs}
     if name in ("merge request", "schedule"):
         assert applies == set()

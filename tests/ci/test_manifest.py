@@ -7,6 +7,7 @@ import pytest
 
 from ci import manifest
 from tests.ci.conftest import layered
+from tests.conftest import ENVIRONMENTS
 
 
 def test_every_stack_comes_after_the_stacks_it_depends_on(synth_dir):
@@ -21,10 +22,10 @@ def test_every_stack_comes_after_the_stacks_it_depends_on(synth_dir):
 def test_the_real_manifest_orders_bootstrap_first_and_data_after_cluster(synthesized):
     stacks = manifest.load(synthesized.outdir)
     order = manifest.dependency_order(stacks)
-    for env in ("dev", "staging", "prod"):
+    for env in ENVIRONMENTS:
         assert order.index(f"{env}-bootstrap") < order.index(f"{env}-network") < order.index(f"{env}-cluster")
         assert order.index(f"{env}-cluster") < order.index(f"{env}-data")
-    assert {stacks[name].env for name in order} == {"dev", "staging", "prod"}
+    assert {stacks[name].env for name in order} == set(ENVIRONMENTS)
 
 
 def test_dependents_are_transitive(synth_dir):

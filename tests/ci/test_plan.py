@@ -40,7 +40,7 @@ def test_gitlab_report_counts_like_gitlabs_documented_jq():
 def test_deleting_or_replacing_a_protected_type_fails_without_acknowledgement(type_, actions):
     document = plan_document((f"{type_}.r", type_, actions))
     [problem] = plan.guard("prod-data", document, set())
-    assert f"prod-data: the plan would" in problem and f"{type_}.r" in problem
+    assert "prod-data: the plan would" in problem and f"{type_}.r" in problem
     assert f"{plan.ALLOW_DESTROY_VARIABLE}=prod-data:{type_}.r" in problem
 
 
