@@ -78,3 +78,22 @@ def test_shell_in_every_job_is_minimal_and_passes_shellcheck(children, tmp_path)
             assert result.returncode == 0, f"{origin} {job}:\n{result.stdout}"
             checked += 1
     assert checked >= 15
+
+
+def test_every_variable_the_pipeline_reads_is_documented():
+    """docs/ci-cd.md lists each project variable the jobs, the tool lock and the generated jobs read."""
+    import re
+
+    from ci import identity
+
+    docs = (REPO_ROOT / "docs" / "ci-cd.md").read_text()
+    sources = (REPO_ROOT / ".gitlab-ci.yml").read_text() + (REPO_ROOT / "ci" / "tools.lock").read_text()
+    read = set(re.findall(r"\$(PLATFORM_[A-Z0-9_]+)", sources)) | {"PLATFORM_ALLOW_DESTROY", "PLATFORM_PLAN_ALL"}
+    per_env = {f"PLATFORM_<ENV>_{output.upper()}" for output in identity.BOOTSTRAP_OUTPUTS}
+    for name in read:
+        generic = re.sub(r"^PLATFORM_(DEV|STAGING|PROD)_", "PLATFORM_<ENV>_", name)
+        if generic in per_env:
+            continue
+        assert f"`{name}" in docs, f"{name} is read by the pipeline but not documented in docs/ci-cd.md"
+    for output in identity.BOOTSTRAP_OUTPUTS:
+        assert f"_{output.upper()}`" in docs, output
