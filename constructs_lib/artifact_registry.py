@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Mapping
 
 from constructs_lib.cdk import Construct, TerraformResourceLifecycle, google
-from constructs_lib.iam import validate_iam, unique_members
+from constructs_lib.iam import IamAdditive, IamBindings, bind_iam, validate_iam
 
 _REPOSITORY_ID = re.compile(r"^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$")
 SECONDS_PER_DAY = 86400
@@ -25,10 +25,11 @@ class DockerRepositoryProps:
     kms_key: str
     """Cloud KMS key id in the same location; the Artifact Registry service agent must hold
     encrypter/decrypter on it before the repository is created."""
-    readers: tuple[str, ...] = ()
-    """Principals that pull (`roles/artifactregistry.reader`, authoritative on this repository). Default: none."""
-    writers: tuple[str, ...] = ()
-    """Principals that push (`roles/artifactregistry.writer`, authoritative on this repository). Default: none."""
+    iam: IamBindings = field(default_factory=dict)
+    """Roles on this repository, authoritative per role, e.g. `roles/artifactregistry.reader` for the
+    nodes and `roles/artifactregistry.writer` for the push identity. Default: none."""
+    iam_additive: IamAdditive = field(default_factory=dict)
+    """Additive grants on this repository, keyed by what they are for. Default: none."""
     keep_recent: int = 20
     """Newest versions per image that cleanup never deletes. Default: 20."""
     delete_untagged_after_days: int = 14
@@ -48,9 +49,7 @@ class DockerRepository(Construct):
             raise ValueError(f"{where}: repository_id must be 1-63 lower-case letters, digits or '-', starting with a letter")
         if not props.kms_key:
             raise ValueError(f"{where}: kms_key is empty; images are encrypted with a customer-managed key")
-        iam = {"roles/artifactregistry.reader": props.readers, "roles/artifactregistry.writer": props.writers}
-        iam = {role: members for role, members in iam.items() if members}
-        validate_iam(iam, where)
+        validate_iam(where, iam=props.iam, iam_additive=props.iam_additive)
         m = google.artifact_registry_repository
         self.repository = m.ArtifactRegistryRepository(
             self,
@@ -83,14 +82,14 @@ class DockerRepository(Construct):
             labels=dict(props.labels),
             lifecycle=TerraformResourceLifecycle(prevent_destroy=props.prevent_destroy),
         )
-        for role, members in sorted(iam.items()):
-            google.artifact_registry_repository_iam_binding.ArtifactRegistryRepositoryIamBinding(
-                self,
-                role.rsplit(".", 1)[-1],
-                project=props.project_id,
-                location=props.location,
-                repository=self.repository.name,
-                role=role,
-                members=unique_members(members),
-            )
+        bind_iam(
+            self,
+            iam=props.iam,
+            iam_additive=props.iam_additive,
+            binding=google.artifact_registry_repository_iam_binding.ArtifactRegistryRepositoryIamBinding,
+            member=google.artifact_registry_repository_iam_member.ArtifactRegistryRepositoryIamMember,
+            target={"project": props.project_id, "location": props.location, "repository": self.repository.name},
+            # `reader`, `writer`: the ids these bindings have always had (renaming them would move state).
+            binding_id=lambda role: role.rsplit(".", 1)[-1],
+        )
         self.url = docker_registry_url(props.location, props.project_id, props.repository_id)

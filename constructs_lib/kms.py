@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Mapping
 
 from constructs_lib.cdk import Construct, TerraformResourceLifecycle, google
-from constructs_lib.iam import validate_iam, unique_members
+from constructs_lib.iam import IamBindings, bind_iam, short_role, validate_iam
 from constructs_lib.limits import MAX_KEY_ROTATION_DAYS
 
 _NAME = re.compile(r"^[a-zA-Z0-9_-]{1,63}$")
@@ -25,8 +25,9 @@ SECONDS_PER_DAY = 86400
 class KmsKeySpec:
     name: str
     """Key name inside the ring; also the construct id (renaming it means a new key)."""
-    users: tuple[str, ...]
-    """Principals granted encrypt/decrypt on this key only (authoritative). Required: at least one."""
+    iam: IamBindings
+    """Roles on this key, authoritative per role. Required: `roles/cloudkms.cryptoKeyEncrypterDecrypter` with
+    the service agents that encrypt with it."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -58,9 +59,9 @@ class KeyRing(Construct):
         for key in props.keys:
             if not _NAME.match(key.name):
                 raise ValueError(f"{where}: key name {key.name!r} must be 1-63 letters, digits, '-' or '_'")
-            if not key.users:
+            if not key.iam.get(ENCRYPTER_ROLE):
                 raise ValueError(f"{where}: key {key.name!r} has no users; name the service agent that encrypts with it")
-            validate_iam({ENCRYPTER_ROLE: key.users}, f"{where}/{key.name}")
+            validate_iam(f"{where}/{key.name}", iam=key.iam)
         self.ring = google.kms_key_ring.KmsKeyRing(
             self, "ring", project=props.project_id, name=props.name, location=props.location
         )
@@ -79,11 +80,12 @@ class KeyRing(Construct):
                 labels=dict(props.labels),
                 lifecycle=TerraformResourceLifecycle(prevent_destroy=True),
             )
-            google.kms_crypto_key_iam_binding.KmsCryptoKeyIamBinding(
+            bind_iam(
                 self,
-                f"{key.name}-users",
-                crypto_key_id=crypto_key.id,
-                role=ENCRYPTER_ROLE,
-                members=unique_members(key.users),
+                iam=key.iam,
+                binding=google.kms_crypto_key_iam_binding.KmsCryptoKeyIamBinding,
+                target={"crypto_key_id": crypto_key.id},
+                # `<key>-users`: the id the encrypter binding has always had (renaming it would move state).
+                binding_id=lambda role, key=key: f"{key.name}-users" if role == ENCRYPTER_ROLE else f"{key.name}-{short_role(role)}",
             )
             self.keys[key.name] = crypto_key

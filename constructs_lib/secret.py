@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Mapping
 
 from constructs_lib.cdk import Construct, google
-from constructs_lib.iam import validate_iam, unique_members
+from constructs_lib.iam import IamAdditive, IamBindings, bind_iam, short_role, validate_iam
 
 _SECRET_ID = re.compile(r"^[A-Za-z0-9_-]{1,255}$")
 ACCESSOR_ROLE = "roles/secretmanager.secretAccessor"
@@ -22,9 +22,11 @@ class SecretProps:
     project_id: str
     secret_id: str
     """`<prefix>-<credential>`: letters, digits, '-' and '_', at most 255 characters."""
-    accessors: tuple[str, ...]
-    """Principals that may read the secret's versions. Granted authoritatively on this secret only, so
-    nobody else holds the accessor role here. Required: at least one."""
+    iam: IamBindings
+    """Roles on this secret, authoritative per role. Required: `roles/secretmanager.secretAccessor` with the
+    principals that may read the secret's versions (so nobody else holds the accessor role here)."""
+    iam_additive: IamAdditive = field(default_factory=dict)
+    """Additive grants on this secret, keyed by what they are for. Default: none."""
     replica_locations: tuple[str, ...] = ()
     """Regions of user-managed replication. Default: empty, automatic replication (Google picks)."""
     labels: Mapping[str, str] = field(default_factory=dict)
@@ -39,13 +41,14 @@ class Secret(Construct):
             raise ValueError(
                 f"Secret {id}: secret_id {props.secret_id!r} must be 1-255 letters, digits, '-' or '_'"
             )
-        if not props.accessors:
+        if not props.iam.get(ACCESSOR_ROLE):
             raise ValueError(
-                f"Secret {props.secret_id}: accessors is empty; name the one service account that owns the credential"
+                f"Secret {props.secret_id}: iam has no {ACCESSOR_ROLE} members; name the one service account that owns "
+                "the credential"
             )
         if len(set(props.replica_locations)) != len(props.replica_locations):
             raise ValueError(f"Secret {props.secret_id}: replica_locations {list(props.replica_locations)} lists a region twice")
-        validate_iam({ACCESSOR_ROLE: props.accessors}, f"Secret {props.secret_id}")
+        validate_iam(f"Secret {props.secret_id}", iam=props.iam, iam_additive=props.iam_additive)
         if props.replica_locations:
             module = google.secret_manager_secret
             replication = module.SecretManagerSecretReplication(
@@ -69,11 +72,13 @@ class Secret(Construct):
             labels=dict(props.labels),
             deletion_protection=props.deletion_protection,
         )
-        self.accessors = google.secret_manager_secret_iam_binding.SecretManagerSecretIamBinding(
+        bind_iam(
             self,
-            "accessor",
-            project=props.project_id,
-            secret_id=self.secret.secret_id,
-            role=ACCESSOR_ROLE,
-            members=unique_members(props.accessors),
+            iam=props.iam,
+            iam_additive=props.iam_additive,
+            binding=google.secret_manager_secret_iam_binding.SecretManagerSecretIamBinding,
+            member=google.secret_manager_secret_iam_member.SecretManagerSecretIamMember,
+            target={"project": props.project_id, "secret_id": self.secret.secret_id},
+            # `accessor`: the id the owner's binding has always had (renaming it would move state).
+            binding_id=lambda role: "accessor" if role == ACCESSOR_ROLE else f"iam-{short_role(role)}",
         )

@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 from typing import Mapping
 
 from constructs_lib.cdk import Construct, TerraformResourceLifecycle, google
-from constructs_lib.iam import IamBindings, validate_iam, unique_members
+from constructs_lib.iam import IamAdditive, IamBindings, bind_iam, validate_iam
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -15,6 +15,11 @@ class StateBucketProps:
     """Region (or multi-region) of the bucket; state is read by every pipeline run, keep it near CI."""
     iam: IamBindings
     """Bucket-level roles, authoritative per role: only these members hold them."""
+    kms_key: str
+    """Cloud KMS key id (same location) that encrypts state objects; the Cloud Storage service agent must
+    hold encrypter/decrypter on it before the bucket is created. Required: state holds resource secrets."""
+    iam_additive: IamAdditive = field(default_factory=dict)
+    """Additive bucket-level grants, keyed by what they are for. Default: none."""
     labels: Mapping[str, str] = field(default_factory=dict)
     noncurrent_version_days: int = 90
     """Days an overwritten state version is kept before deletion. Default: 90, enough to roll back a
@@ -28,7 +33,9 @@ class StateBucketProps:
 class StateBucket(Construct):
     def __init__(self, scope: Construct, id: str, props: StateBucketProps) -> None:
         super().__init__(scope, id)
-        validate_iam(props.iam, f"StateBucket {props.name}")
+        validate_iam(f"StateBucket {props.name}", iam=props.iam, iam_additive=props.iam_additive)
+        if not props.kms_key:
+            raise ValueError(f"StateBucket {props.name}: kms_key is empty; state is encrypted with a customer-managed key")
         if props.noncurrent_version_days < 1 or props.noncurrent_versions_kept < 1:
             raise ValueError(f"StateBucket {props.name}: retention must keep at least one day and one version")
         self.bucket = google.storage_bucket.StorageBucket(
@@ -43,6 +50,7 @@ class StateBucket(Construct):
             versioning={"enabled": True},
             soft_delete_policy={"retention_duration_seconds": 7 * 24 * 3600},
             labels=dict(props.labels),
+            encryption={"default_kms_key_name": props.kms_key},
             lifecycle_rule=[
                 google.storage_bucket.StorageBucketLifecycleRule(
                     action=google.storage_bucket.StorageBucketLifecycleRuleAction(type="Delete"),
@@ -55,14 +63,14 @@ class StateBucket(Construct):
             ],
             lifecycle=TerraformResourceLifecycle(prevent_destroy=props.prevent_destroy),
         )
-        for role, members in sorted(props.iam.items()):
-            google.storage_bucket_iam_binding.StorageBucketIamBinding(
-                self,
-                f"iam-{role.rsplit('/', 1)[-1]}",
-                bucket=self.bucket.name,
-                role=role,
-                members=unique_members(members),
-            )
+        bind_iam(
+            self,
+            iam=props.iam,
+            iam_additive=props.iam_additive,
+            binding=google.storage_bucket_iam_binding.StorageBucketIamBinding,
+            member=google.storage_bucket_iam_member.StorageBucketIamMember,
+            target={"bucket": self.bucket.name},
+        )
 
     @property
     def name(self) -> str:

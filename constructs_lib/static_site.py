@@ -13,8 +13,9 @@ from typing import Mapping
 
 from constructs_lib.cdk import Construct, google
 from constructs_lib.edge import DNS_TTL, ManagedCertificate, ManagedCertificateProps
-from constructs_lib.iam import validate_iam
+from constructs_lib.iam import IamAdditive, IamBindings, bind_iam, short_role, validate_iam
 
+OBJECT_VIEWER = "roles/storage.objectViewer"
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]$")
 
 
@@ -36,9 +37,11 @@ class StaticSiteProps:
     """Its id (`projects/<p>/locations/global/certificateMaps/<name>`), for the HTTPS proxy."""
     ssl_policy: str
     """SSL policy id or self link; the edge policy keeps TLS settings identical."""
-    readers: tuple[str, ...]
-    """Principals that read objects: Cloud CDN's fill service agent
-    (`serviceAccount:service-<number>@cloud-cdn-fill.iam.gserviceaccount.com`). Required."""
+    iam: IamBindings
+    """Roles on the bucket, authoritative per role. Required: `roles/storage.objectViewer` for Cloud CDN's
+    fill service agent (`serviceAccount:service-<number>@cloud-cdn-fill.iam.gserviceaccount.com`)."""
+    iam_additive: IamAdditive = field(default_factory=dict)
+    """Additive grants on the bucket, e.g. the object writer that uploads the assets. Default: none."""
     default_ttl: int = 3600
     """Seconds a response without Cache-Control is cached. Default: 3600."""
     labels: Mapping[str, str] = field(default_factory=dict)
@@ -50,11 +53,11 @@ class StaticSite(Construct):
         where = f"StaticSite {props.name}"
         if not _BUCKET.match(props.bucket_name):
             raise ValueError(f"{where}: bucket_name {props.bucket_name!r} is not a valid bucket name (3-63 lower-case characters)")
-        if not props.readers:
-            raise ValueError(f"{where}: readers is empty; name Cloud CDN's fill service agent")
+        if not props.iam.get(OBJECT_VIEWER):
+            raise ValueError(f"{where}: iam has no {OBJECT_VIEWER} members; name Cloud CDN's fill service agent")
         if not 0 < props.default_ttl <= 31_536_000:
             raise ValueError(f"{where}: default_ttl {props.default_ttl} must be 1-31536000 seconds")
-        validate_iam({"roles/storage.objectViewer": props.readers}, where)
+        validate_iam(where, iam=props.iam, iam_additive=props.iam_additive)
         self.bucket = google.storage_bucket.StorageBucket(
             self,
             "bucket",
@@ -72,8 +75,15 @@ class StaticSite(Construct):
             ],
             labels=dict(props.labels),
         )
-        google.storage_bucket_iam_binding.StorageBucketIamBinding(
-            self, "readers", bucket=self.bucket.name, role="roles/storage.objectViewer", members=sorted(props.readers)
+        bind_iam(
+            self,
+            iam=props.iam,
+            iam_additive=props.iam_additive,
+            binding=google.storage_bucket_iam_binding.StorageBucketIamBinding,
+            member=google.storage_bucket_iam_member.StorageBucketIamMember,
+            target={"bucket": self.bucket.name},
+            # `readers`: the id the CDN reader binding has always had (renaming it would move state).
+            binding_id=lambda role: "readers" if role == OBJECT_VIEWER else f"iam-{short_role(role)}",
         )
         backend = google.compute_backend_bucket.ComputeBackendBucket(
             self,

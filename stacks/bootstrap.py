@@ -1,17 +1,24 @@
 """`<env>-bootstrap`: the things every other stack needs before it can run: APIs, the state bucket and
-the keyless CI identities. Applied once by a person (see docs/bootstrap.md), then by CI."""
+the keyless CI identities. Applied by a person only (docs/bootstrap.md): the CI identities cannot change
+their own grants, so no CI identity can widen itself."""
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
-from constructs_lib.cdk import App, google
+from constructs_lib.cdk import App, TerraformOutput, google
 from constructs_lib.dependencies import depend_on
-from constructs_lib.gitlab_federation import GitlabFederation, GitlabFederationProps
+from constructs_lib.custom_role import CustomRole, CustomRoleProps
+from constructs_lib.gitlab_federation import CiIdentity, CiRole, GitlabFederation, GitlabFederationProps
+from constructs_lib.iam import IamCondition
+from constructs_lib.kms import ENCRYPTER_ROLE, KeyRing, KeyRingProps, KmsKeySpec
 from constructs_lib.project_services import ProjectServices, ProjectServicesProps
 from constructs_lib.state_bucket import StateBucket, StateBucketProps
 from stacks.base import LayerStack
 from stacks.config import EnvironmentConfig
 from stacks.contracts import BootstrapOutputs
+from stacks.naming import resource_name
+from stacks.security import project_roles_of
 
 REQUIRED_SERVICES = (
     "artifactregistry.googleapis.com",
@@ -21,6 +28,7 @@ REQUIRED_SERVICES = (
     "cloudresourcemanager.googleapis.com",
     "compute.googleapis.com",
     "container.googleapis.com",
+    "containerscanning.googleapis.com",
     "containersecurity.googleapis.com",
     "dns.googleapis.com",
     "gkebackup.googleapis.com",
@@ -35,51 +43,151 @@ REQUIRED_SERVICES = (
     "sts.googleapis.com",
 )
 
-# Plan reads everything a refresh touches, and nothing else: no primitive viewer role (it would also
-# read data), state is read with -lock=false.
+STATE_KEY = "state"
+AUDIT_LOG_TYPES = ("ADMIN_READ", "DATA_READ", "DATA_WRITE")
+
+# Every role of every CI identity, with the reason it is needed. Grants on single resources (the state
+# bucket, the registry, the node account) are made where those resources are, not here.
 PLAN_ROLES = (
-    "roles/artifactregistry.reader",
-    "roles/binaryauthorization.policyViewer",
-    "roles/certificatemanager.viewer",
-    "roles/cloudkms.viewer",
-    "roles/compute.viewer",
-    "roles/container.viewer",
-    "roles/dns.reader",
-    "roles/gkebackup.viewer",
-    "roles/iam.roleViewer",
-    "roles/iam.securityReviewer",
-    "roles/iam.serviceAccountViewer",
-    "roles/iam.workloadIdentityPoolViewer",
-    "roles/logging.viewer",
-    "roles/monitoring.viewer",
-    "roles/secretmanager.viewer",
-    "roles/serviceusage.serviceUsageViewer",
+    CiRole(role="roles/artifactregistry.reader", reason="refresh repositories, their cleanup policies and IAM"),
+    CiRole(role="roles/binaryauthorization.policyViewer", reason="refresh the Binary Authorization policy"),
+    CiRole(role="roles/certificatemanager.viewer", reason="refresh certificates, maps and DNS authorizations"),
+    CiRole(role="roles/cloudkms.viewer", reason="refresh key rings, keys and their IAM (no encrypt/decrypt)"),
+    CiRole(role="roles/compute.viewer", reason="refresh VPC, subnets, router, NAT, firewall, addresses, load balancers"),
+    CiRole(
+        role="roles/container.viewer",
+        reason="refresh cluster and pools; read in-cluster objects incl. Helm release Secrets (see docs/security.md)",
+    ),
+    CiRole(role="roles/dns.reader", reason="refresh managed zones, record sets and the DNS policy"),
+    CiRole(role="roles/gkebackup.viewer", reason="refresh backup and restore plans"),
+    CiRole(role="roles/iam.roleViewer", reason="refresh the project's custom roles"),
+    CiRole(role="roles/iam.securityReviewer", reason="read IAM policies of the project and every resource (refresh of *_iam_*)"),
+    CiRole(role="roles/iam.serviceAccountViewer", reason="refresh the platform's service accounts"),
+    CiRole(role="roles/logging.viewer", reason="refresh log sinks, buckets and exclusions"),
+    CiRole(role="roles/monitoring.viewer", reason="refresh alert policies, channels, dashboards and uptime checks"),
+    CiRole(role="roles/secretmanager.viewer", reason="refresh secret metadata; no version payload access"),
+    CiRole(role="roles/serviceusage.serviceUsageViewer", reason="refresh the enabled APIs"),
+    CiRole(role="roles/storage.bucketViewer", reason="storage.buckets.get for the state and CDN buckets; no object read"),
+)
+# Apply administers exactly the services the platform manages, from protected branches only. No primitive
+# role; project IAM and service-account admin are conditioned; no role reads secret payloads.
+SERVICE_ACCOUNT_ADMIN = "roles/iam.serviceAccountAdmin"
+PROJECT_IAM_ADMIN = "roles/resourcemanager.projectIamAdmin"
+APPLY_ROLES = (
+    CiRole(role="roles/artifactregistry.admin", reason="repositories (apps and mirrors), cleanup policies, repository IAM"),
+    CiRole(role="roles/binaryauthorization.policyEditor", reason="the Binary Authorization policy"),
+    CiRole(role="roles/certificatemanager.editor", reason="edge certificates, the certificate map and its entries"),
+    CiRole(role="roles/cloudkms.admin", reason="key rings, keys and key IAM for the service agents; cannot encrypt or decrypt"),
+    CiRole(role="roles/compute.loadBalancerAdmin", reason="the static CDN's backend bucket, URL map, proxy, forwarding rule"),
+    CiRole(role="roles/compute.networkAdmin", reason="VPC, subnets, router, NAT, addresses, Private Service Access range"),
+    CiRole(role="roles/compute.securityAdmin", reason="firewall rules, SSL policy and the Cloud Armor policy"),
+    CiRole(role="roles/container.admin", reason="cluster, node pools and the in-cluster Helm releases and Kubernetes objects"),
+    CiRole(role="roles/dns.admin", reason="public/private zones, Google API zones, records, DNS policy"),
+    CiRole(role="roles/gkebackup.admin", reason="backup and restore plans"),
+    CiRole(role="roles/iam.roleAdmin", reason="the platform's custom roles (metrics reader); residual risk in docs/security.md"),
+    CiRole(role="roles/logging.configWriter", reason="log sinks, buckets and exclusions of the observability layer"),
+    CiRole(role="roles/monitoring.editor", reason="alert policies, notification channels, dashboards, uptime checks"),
+    CiRole(role="roles/servicenetworking.networksAdmin", reason="the Private Service Access connection"),
 )
 
-# Apply administers exactly the services the platform manages. Broad by nature, so it is reachable only
-# from protected branches (see GitlabFederation) and holds no primitive role. It may act as a service
-# account only where granted on that account (the GKE node account), never project-wide.
-APPLY_ROLES = (
-    "roles/artifactregistry.admin",
-    "roles/binaryauthorization.policyEditor",
-    "roles/certificatemanager.editor",
-    "roles/cloudkms.admin",
-    "roles/compute.loadBalancerAdmin",
-    "roles/compute.networkAdmin",
-    "roles/compute.securityAdmin",
-    "roles/container.admin",
-    "roles/dns.admin",
-    "roles/gkebackup.admin",
-    "roles/iam.roleAdmin",
-    "roles/iam.serviceAccountAdmin",
-    "roles/iam.workloadIdentityPoolAdmin",
-    "roles/logging.configWriter",
-    "roles/monitoring.admin",
-    "roles/resourcemanager.projectIamAdmin",
-    "roles/secretmanager.admin",
-    "roles/servicenetworking.networksAdmin",
-    "roles/serviceusage.serviceUsageAdmin",
+
+def apply_roles(env: EnvironmentConfig) -> tuple[CiRole, ...]:
+    """APPLY_ROLES plus the conditioned and custom roles that depend on the environment."""
+    grantable = sorted({role for roles in project_roles_of(env).values() for role in roles})
+    # Service accounts the platform manages are `<prefix>-<component>`; the CI accounts (`<prefix>-ci-*`)
+    # are managed by the person who applies this stack, never by apply itself.
+    account = "resource.name.extract('serviceAccounts/{account}@')"
+    rows = [
+        *APPLY_ROLES,
+        CiRole(
+            role=PROJECT_IAM_ADMIN,
+            reason="grant the project roles the security stack grants, and no other role",
+            condition=IamCondition(
+                title="platform-roles-only",
+                description="Only the project roles stacks/security.py grants (computed from project_roles_of)",
+                expression="api.getAttribute('iam.googleapis.com/modifiedGrantsByRole', []).hasOnly("
+                + json.dumps(grantable)
+                + ")",
+            ),
+        ),
+        CiRole(
+            role=SERVICE_ACCOUNT_ADMIN,
+            reason="create the platform's accounts and bind Workload Identity/actAs on them; never the CI accounts",
+            condition=IamCondition(
+                title="platform-accounts-only",
+                description=f"Accounts {env.prefix}-* except {env.prefix}-ci-*, and creating accounts in the project",
+                expression=(
+                    "resource.type != 'iam.googleapis.com/ServiceAccount' || "
+                    f"({account}.startsWith('{env.prefix}-') && !{account}.startsWith('{env.prefix}-ci-'))"
+                ),
+            ),
+        ),
+        CiRole(role=f"projects/{env.project_id}/roles/{SECRET_ADMIN_ROLE_ID}", reason="secrets and their IAM, never their values"),
+    ]
+    if env.security.edge.static_cdn:
+        rows.append(
+            CiRole(
+                role=f"projects/{env.project_id}/roles/{BUCKET_ADMIN_ROLE_ID}",
+                reason="the static CDN bucket and its IAM; no object access (state objects stay bucket-scoped)",
+            )
+        )
+    return tuple(rows)
+
+
+# Secret Manager without secretmanager.versions.access: roles/secretmanager.admin would read every value.
+SECRET_ADMIN_ROLE_ID = "platformSecretAdmin"
+SECRET_ADMIN_PERMISSIONS = (
+    "secretmanager.locations.get",
+    "secretmanager.locations.list",
+    "secretmanager.secrets.create",
+    "secretmanager.secrets.delete",
+    "secretmanager.secrets.get",
+    "secretmanager.secrets.getIamPolicy",
+    "secretmanager.secrets.list",
+    "secretmanager.secrets.setIamPolicy",
+    "secretmanager.secrets.update",
+    "secretmanager.versions.list",
 )
+# Buckets without objects: roles/storage.admin would also read and write every object, state included.
+BUCKET_ADMIN_ROLE_ID = "platformBucketAdmin"
+BUCKET_ADMIN_PERMISSIONS = (
+    "storage.buckets.create",
+    "storage.buckets.delete",
+    "storage.buckets.get",
+    "storage.buckets.getIamPolicy",
+    "storage.buckets.list",
+    "storage.buckets.setIamPolicy",
+    "storage.buckets.update",
+)
+# Skaffold: reach the cluster (DNS endpoint, IAM-authorized); what it may do inside is Kubernetes RBAC in
+# the applications namespace.
+DEPLOY_ROLES = (
+    CiRole(role="roles/container.clusterViewer", reason="get the cluster and connect to its DNS endpoint; RBAC decides the rest"),
+)
+
+
+def ci_identities(env: EnvironmentConfig) -> dict[str, CiIdentity]:
+    """Duty → identity. Plan is read-only; for prod even plan is protected-only, since prod state must not be
+    readable from merge-request pipelines (they plan dev and staging)."""
+    return {
+        "plan": CiIdentity(
+            account_id=resource_name(env.prefix, "ci-plan"),
+            display_name="CI plan (read-only)",
+            trust="protected" if env.tier == "prod" else "project",
+            roles=PLAN_ROLES,
+        ),
+        "apply": CiIdentity(
+            account_id=resource_name(env.prefix, "ci-apply"),
+            display_name="CI apply",
+            trust="apply_refs",
+            roles=apply_roles(env),
+        ),
+        # Pushes to the apps repository only (roles/artifactregistry.writer there, cluster stack).
+        "push": CiIdentity(account_id=resource_name(env.prefix, "ci-push"), display_name="CI image push", trust="protected"),
+        "deploy": CiIdentity(
+            account_id=resource_name(env.prefix, "ci-deploy"), display_name="CI deploy (Skaffold)", trust="apply_refs", roles=DEPLOY_ROLES
+        ),
+    }
 
 
 class BootstrapStack(LayerStack):
@@ -90,6 +198,33 @@ class BootstrapStack(LayerStack):
         services = ProjectServices(
             self, "services", ProjectServicesProps(project_id=env.project_id, services=REQUIRED_SERVICES)
         )
+        custom_roles = [
+            CustomRole(
+                self,
+                "secret-admin",
+                CustomRoleProps(
+                    project_id=env.project_id,
+                    role_id=SECRET_ADMIN_ROLE_ID,
+                    title="Platform secret admin",
+                    description="CI apply: Secret Manager secrets and their IAM, without reading any value",
+                    permissions=SECRET_ADMIN_PERMISSIONS,
+                ),
+            )
+        ]
+        if env.security.edge.static_cdn:
+            custom_roles.append(
+                CustomRole(
+                    self,
+                    "bucket-admin",
+                    CustomRoleProps(
+                        project_id=env.project_id,
+                        role_id=BUCKET_ADMIN_ROLE_ID,
+                        title="Platform bucket admin",
+                        description="CI apply: the static CDN bucket and its IAM, without object access",
+                        permissions=BUCKET_ADMIN_PERMISSIONS,
+                    ),
+                )
+            )
         federation = GitlabFederation(
             self,
             "gitlab",
@@ -97,14 +232,34 @@ class BootstrapStack(LayerStack):
                 project_id=env.project_id,
                 pool_id=self.resource_name("gitlab"),
                 issuer_uri=env.ci.gitlab_url,
-                project_path=env.ci.project_path,
+                gitlab_project_id=env.ci.project_id,
+                gitlab_namespace_id=env.ci.namespace_id,
                 apply_refs=env.ci.apply_refs,
-                plan_account_id=self.resource_name("ci-plan"),
-                apply_account_id=self.resource_name("ci-apply"),
-                plan_roles=PLAN_ROLES,
-                apply_roles=APPLY_ROLES,
+                identities=ci_identities(env),
             ),
         )
+        accounts = federation.accounts
+        # Custom roles are named by their static full names (stable construct ids), so order them explicitly.
+        for role in custom_roles:
+            depend_on(accounts["apply"], role)
+        # The state key lives here, not in the security stack: it must exist before the bucket, which must
+        # exist before any other stack has state.
+        storage_agent = google.data_google_storage_project_service_account.DataGoogleStorageProjectServiceAccount(
+            self, "storage-agent", project=env.project_id
+        )
+        keys = KeyRing(
+            self,
+            "state-kms",
+            KeyRingProps(
+                project_id=env.project_id,
+                name=self.resource_name("state-keyring"),
+                location=env.region,
+                rotation_days=env.security.kms_rotation_days,
+                labels=self.labels_for("terraform-state"),
+                keys=(KmsKeySpec(name=STATE_KEY, iam={ENCRYPTER_ROLE: (f"serviceAccount:{storage_agent.email_address}",)}),),
+            ),
+        )
+        depend_on(keys, services)
         state = StateBucket(
             self,
             "state",
@@ -112,29 +267,45 @@ class BootstrapStack(LayerStack):
                 name=env.state_bucket,
                 location=env.region,
                 labels=self.labels_for("terraform-state"),
+                kms_key=keys.keys[STATE_KEY].id,
                 iam={
-                    "roles/storage.objectAdmin": (federation.apply.member,),
-                    "roles/storage.objectViewer": (federation.plan.member,),
+                    "roles/storage.objectAdmin": (accounts["apply"].member,),
+                    "roles/storage.objectViewer": (accounts["plan"].member,),
                 },
             ),
         )
         # The APIs must be on before anything that calls them is created.
         depend_on(federation, services)
         depend_on(state, services)
-        # Bucket access logs are legacy; reads and writes of state are audited as data-access logs.
+        depend_on(state, keys)
+        # Data-access logs for every service: state reads and writes, secret accesses, IAM reads. Bucket
+        # access logs are legacy. The construct id stays `storage-audit` (it first covered storage only).
         google.project_iam_audit_config.ProjectIamAuditConfig(
             self,
             "storage-audit",
             project=env.project_id,
-            service="storage.googleapis.com",
+            service="allServices",
             audit_log_config=[
                 google.project_iam_audit_config.ProjectIamAuditConfigAuditLogConfig(log_type=log_type)
-                for log_type in ("DATA_READ", "DATA_WRITE")
+                for log_type in AUDIT_LOG_TYPES
             ],
         )
         self.outputs = BootstrapOutputs(
             state_bucket=state.name,
-            plan_service_account=federation.plan.email,
-            apply_service_account=federation.apply.email,
+            plan_service_account=accounts["plan"].email,
+            apply_service_account=accounts["apply"].email,
+            push_service_account=accounts["push"].email,
+            deploy_service_account=accounts["deploy"].email,
             workload_identity_provider=federation.provider.name,
         )
+        # Read once after bootstrap into GitLab CI variables (docs/ci-cd.md).
+        for name, value, description in (
+            ("workload_identity_provider", federation.provider.name, "Full provider resource name for GitLab's id_tokens exchange"),
+            ("workload_identity_audience", federation.audience, "The `aud` GitLab id_tokens must carry"),
+            ("plan_service_account", accounts["plan"].email, "terraform plan (read-only)"),
+            ("apply_service_account", accounts["apply"].email, "terraform apply (protected apply branches)"),
+            ("push_service_account", accounts["push"].email, "image push (protected refs)"),
+            ("deploy_service_account", accounts["deploy"].email, "Skaffold deploy (protected apply branches)"),
+            ("state_bucket", state.name, "Terraform state bucket"),
+        ):
+            TerraformOutput(self, name, value=value, description=description)

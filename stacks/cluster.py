@@ -152,13 +152,12 @@ class ClusterStack(LayerStack):
                 location=env.region,
                 repository_id=self.resource_name("apps"),
                 kms_key=security.registry_key,
-                readers=(service_account_member(security.node_service_account),),
-                # Images are built and pushed in merge-request pipelines (plan identity) as well as on protected
-                # branches (apply identity).
-                writers=(
-                    service_account_member(bootstrap.apply_service_account),
-                    service_account_member(bootstrap.plan_service_account),
-                ),
+                iam={
+                    "roles/artifactregistry.reader": (service_account_member(security.node_service_account),),
+                    # Only the protected push identity writes: Binary Authorization admits this repository's
+                    # path, so who can push here decides what runs (docs/security.md).
+                    "roles/artifactregistry.writer": (service_account_member(bootstrap.push_service_account),),
+                },
                 keep_recent=plan.registry.keep_recent,
                 delete_untagged_after_days=plan.registry.delete_untagged_after_days,
                 immutable_tags=plan.registry.immutable_tags,

@@ -83,10 +83,19 @@ class CiConfig(StrictModel):
         default="https://gitlab.com", description="OIDC issuer and token audience. Default: https://gitlab.com."
     )
     project_path: Annotated[str, pattern(r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)+$", "a GitLab project path such as acme/platform")] = Field(
-        description="The only GitLab project whose pipeline tokens are accepted."
+        description="The GitLab project, for people and descriptions; tokens are matched by project_id and namespace_id."
     )
-    apply_refs: tuple[Annotated[str, pattern(r"^[A-Za-z0-9._/-]+$", "a git branch name")], ...] = Field(
-        min_length=1, description="Protected branches whose pipelines may apply to this environment."
+    project_id: int = Field(
+        ge=1,
+        description="Numeric id of the GitLab project (Settings > General): the only project whose pipeline tokens "
+        "are accepted. Ids never change or get reused, unlike paths.",
+    )
+    namespace_id: int = Field(
+        ge=1, description="Numeric id of the project's group (namespace); a project moved to another group stops working."
+    )
+    apply_refs: tuple[Annotated[str, pattern(r"^[A-Za-z0-9._/-]+$", "a git branch name without wildcards")], ...] = Field(
+        min_length=1,
+        description="Protected branches whose pipelines may apply, push images and deploy (exact names, no wildcards).",
     )
 
 

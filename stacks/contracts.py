@@ -12,6 +12,9 @@ class BootstrapOutputs:
     state_bucket: str
     plan_service_account: str
     apply_service_account: str
+    push_service_account: str
+    """The only writer of the apps repository (protected refs)."""
+    deploy_service_account: str
     workload_identity_provider: str
     """Full provider resource name, the `GCP_WORKLOAD_IDENTITY_PROVIDER` a pipeline needs."""
 

@@ -16,11 +16,11 @@ from constructs_lib.cdk import App, TerraformOutput, google
 from constructs_lib.custom_role import CustomRole, CustomRoleProps
 from constructs_lib.dependencies import depend_on
 from constructs_lib.edge import Edge, EdgeProps
-from constructs_lib.iam import service_account_member, validate_iam, unique_members
-from constructs_lib.kms import KeyRing, KeyRingProps, KmsKeySpec
-from constructs_lib.secret import Secret, SecretProps
+from constructs_lib.iam import service_account_member
+from constructs_lib.kms import ENCRYPTER_ROLE, KeyRing, KeyRingProps, KmsKeySpec
+from constructs_lib.secret import ACCESSOR_ROLE, Secret, SecretProps
 from constructs_lib.service_account import ServiceAccount, ServiceAccountProps
-from constructs_lib.static_site import StaticSite, StaticSiteProps
+from constructs_lib.static_site import OBJECT_VIEWER, StaticSite, StaticSiteProps
 from stacks.base import LayerStack
 from stacks.components import COMPONENTS
 from stacks.config import EnvironmentConfig
@@ -52,8 +52,24 @@ METRICS_READER_PERMISSIONS = (
     "monitoring.slos.list",
 )
 ACT_AS_ROLE = "roles/iam.serviceAccountUser"
+# Where the node account's actAs binding lived before it moved into the account's own `iam` prop.
+NODE_USERS_OLD_ADDRESS = "google_service_account_iam_binding.gke-node-users"
 GKE_SECRETS_KEY = "gke-secrets"
 REGISTRY_KEY = "registry"
+
+
+def metrics_reader_role(project_id: str) -> str:
+    return f"projects/{project_id}/roles/{METRICS_READER_ROLE_ID}"
+
+
+def project_roles_of(env: EnvironmentConfig) -> dict[str, tuple[str, ...]]:
+    """Account (`gke-node` or a component) → the project roles the security stack grants it. The one
+    source of both the grants and the roles the CI apply identity may grant (stacks/bootstrap.py)."""
+    reader = metrics_reader_role(env.project_id)
+    return {
+        NODE_ACCOUNT: NODE_ROLES,
+        **{c.name: (reader,) if c.reads_metrics else () for c in COMPONENTS},
+    }
 
 
 def secrets_of(env: EnvironmentConfig) -> dict[str, str]:
@@ -86,6 +102,7 @@ class SecurityStack(LayerStack):
         }
 
         # --- identities -------------------------------------------------------------------------------
+        project_roles = project_roles_of(env)
         metrics_reader = CustomRole(
             self,
             "metrics-reader",
@@ -105,19 +122,16 @@ class SecurityStack(LayerStack):
                 account_id=self.resource_name(NODE_ACCOUNT),
                 display_name="GKE nodes",
                 description="Node VMs of every pool: logs, metrics, image pulls from the platform repository",
-                project_roles=NODE_ROLES,
+                iam_project_roles=project_roles[NODE_ACCOUNT],
+                # Creating node pools that run as this account needs actAs on it: granted to the apply
+                # identity here, on this one account, instead of iam.serviceAccountUser on the whole project.
+                iam={ACT_AS_ROLE: (service_account_member(bootstrap.apply_service_account),)},
             ),
         )
-        # Creating node pools that run as this account needs actAs on it: granted to the apply identity here,
-        # on this one account, instead of iam.serviceAccountUser on the whole project.
-        node_users = (service_account_member(bootstrap.apply_service_account),)
-        validate_iam({ACT_AS_ROLE: node_users}, f"ServiceAccount {self.resource_name(NODE_ACCOUNT)}")
-        google.service_account_iam_binding.ServiceAccountIamBinding(
-            self, "gke-node-users", service_account_id=nodes.account.name, role=ACT_AS_ROLE, members=unique_members(node_users)
-        )
+        nodes.node.find_child(f"iam-{ACT_AS_ROLE.rsplit('/', 1)[-1]}").move_from_id(NODE_USERS_OLD_ADDRESS)
         accounts: dict[str, ServiceAccount] = {}
         for component in COMPONENTS:
-            roles = (metrics_reader.name,) if component.reads_metrics else ()
+            roles = project_roles[component.name]
             account = ServiceAccount(
                 self,
                 # Not the bare component name: "backend" is the stack's state backend.
@@ -127,7 +141,7 @@ class SecurityStack(LayerStack):
                     account_id=self.resource_name(component.name),
                     display_name=component.title,
                     description=component.purpose,
-                    project_roles=roles,
+                    iam_project_roles=roles,
                 ),
             )
             if roles:
@@ -147,7 +161,7 @@ class SecurityStack(LayerStack):
                 SecretProps(
                     project_id=env.project_id,
                     secret_id=self.resource_name(credential),
-                    accessors=(accounts[owner].member,),
+                    iam={ACCESSOR_ROLE: (accounts[owner].member,)},
                     replica_locations=replicas,
                     labels=self.labels_for(owner),
                     deletion_protection=env.protection.deletion_protection,
@@ -165,8 +179,8 @@ class SecurityStack(LayerStack):
                 rotation_days=env.security.kms_rotation_days,
                 labels=self.labels_for("kms"),
                 keys=(
-                    KmsKeySpec(name=GKE_SECRETS_KEY, users=(service_agents["gke"],)),
-                    KmsKeySpec(name=REGISTRY_KEY, users=(service_agents["artifactregistry"],)),
+                    KmsKeySpec(name=GKE_SECRETS_KEY, iam={ENCRYPTER_ROLE: (service_agents["gke"],)}),
+                    KmsKeySpec(name=REGISTRY_KEY, iam={ENCRYPTER_ROLE: (service_agents["artifactregistry"],)}),
                 ),
             ),
         )
@@ -222,7 +236,7 @@ class SecurityStack(LayerStack):
                     certificate_map_name=edge.certificate_map.name,
                     certificate_map_id=edge.certificate_map.id,
                     ssl_policy=edge.ssl_policy.id,
-                    readers=(service_agents["cdn"],),
+                    iam={OBJECT_VIEWER: (service_agents["cdn"],)},
                     labels=self.labels_for("static-cdn"),
                 ),
             )

@@ -104,8 +104,8 @@ def repository_props(**overrides):
     [
         ({"repository_id": "Apps"}, r"repository_id must be 1-63 lower-case letters"),
         ({"kms_key": ""}, r"kms_key is empty; images are encrypted with a customer-managed key"),
-        ({"readers": ("allUsers",)}, r"granted to 'allUsers'"),
-        ({"writers": ("ci@p.iam.gserviceaccount.com",)}, r"is not an IAM principal"),
+        ({"iam": {"roles/artifactregistry.reader": ("allUsers",)}}, r"granted to 'allUsers'"),
+        ({"iam": {"roles/artifactregistry.writer": ("ci@p.iam.gserviceaccount.com",)}}, r"is not an IAM principal"),
     ],
 )
 def test_docker_repository_refuses_bad_props(stack, overrides, message):

@@ -42,16 +42,16 @@ def resources_of(document, type_):
 
 
 def secret_props(**overrides):
-    return SecretProps(**{"project_id": "p", "secret_id": "acme-dev-db-password", "accessors": (SA,), **overrides})
+    return SecretProps(**{"project_id": "p", "secret_id": "acme-dev-db-password", "iam": {"roles/secretmanager.secretAccessor": (SA,)}, **overrides})
 
 
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
         ({"secret_id": "db password"}, r"secret_id 'db password' must be 1-255 letters, digits, '-' or '_'"),
-        ({"accessors": ()}, r"accessors is empty; name the one service account that owns the credential"),
-        ({"accessors": ("allUsers",)}, r"granted to 'allUsers'; public grants are not allowed"),
-        ({"accessors": ("owner@p.iam.gserviceaccount.com",)}, r"member 'owner@p.iam.gserviceaccount.com' .* is not an IAM principal"),
+        ({"iam": {}}, r"iam has no roles/secretmanager.secretAccessor members; name the one service account that owns"),
+        ({"iam": {"roles/secretmanager.secretAccessor": ("allUsers",)}}, r"granted to 'allUsers'; public grants are not allowed"),
+        ({"iam": {"roles/secretmanager.secretAccessor": ("owner@p.iam.gserviceaccount.com",)}}, r"member 'owner@p.iam.gserviceaccount.com' .* is not an IAM principal"),
         ({"replica_locations": ("europe-west4", "europe-west4")}, r"lists a region twice"),
     ],
 )
@@ -74,7 +74,7 @@ def test_secret_with_user_managed_replication_and_no_version(app, stack, tmp_pat
 
 
 def ring_props(**overrides):
-    key = KmsKeySpec(name="gke-secrets", users=(SA,))
+    key = KmsKeySpec(name="gke-secrets", iam={"roles/cloudkms.cryptoKeyEncrypterDecrypter": (SA,)})
     return KeyRingProps(**{"project_id": "p", "name": "ring", "location": "europe-west4", "keys": (key,), **overrides})
 
 
@@ -84,10 +84,10 @@ def ring_props(**overrides):
         ({"rotation_days": 0}, r"rotation_days 0 must be within 1-90"),
         ({"rotation_days": 365}, r"rotation_days 365 must be within 1-90 \(CIS: at most 90\)"),
         ({"keys": ()}, r"no keys; list the keys the ring holds"),
-        ({"keys": (KmsKeySpec(name="a", users=(SA,)), KmsKeySpec(name="a", users=(SA,)))}, r"key names must be unique"),
-        ({"keys": (KmsKeySpec(name="a key", users=(SA,)),)}, r"key name 'a key' must be 1-63 letters"),
-        ({"keys": (KmsKeySpec(name="a", users=()),)}, r"key 'a' has no users; name the service agent"),
-        ({"keys": (KmsKeySpec(name="a", users=("allAuthenticatedUsers",)),)}, r"public grants are not allowed"),
+        ({"keys": (KmsKeySpec(name="a", iam={"roles/cloudkms.cryptoKeyEncrypterDecrypter": (SA,)}), KmsKeySpec(name="a", iam={"roles/cloudkms.cryptoKeyEncrypterDecrypter": (SA,)}))}, r"key names must be unique"),
+        ({"keys": (KmsKeySpec(name="a key", iam={"roles/cloudkms.cryptoKeyEncrypterDecrypter": (SA,)}),)}, r"key name 'a key' must be 1-63 letters"),
+        ({"keys": (KmsKeySpec(name="a", iam={"roles/cloudkms.cryptoKeyEncrypterDecrypter": ()}),)}, r"key 'a' has no users; name the service agent"),
+        ({"keys": (KmsKeySpec(name="a", iam={"roles/cloudkms.cryptoKeyEncrypterDecrypter": ("allAuthenticatedUsers",)}),)}, r"public grants are not allowed"),
     ],
 )
 def test_key_ring_refuses_bad_props(stack, overrides, message):
@@ -167,7 +167,7 @@ def static_props(**overrides):
             "certificate_map_name": "edge-certmap",
             "certificate_map_id": "projects/p/locations/global/certificateMaps/edge-certmap",
             "ssl_policy": "projects/p/global/sslPolicies/edge-tls",
-            "readers": ("serviceAccount:service-1@cloud-cdn-fill.iam.gserviceaccount.com",),
+            "iam": {"roles/storage.objectViewer": ("serviceAccount:service-1@cloud-cdn-fill.iam.gserviceaccount.com",)},
             **overrides,
         }
     )
@@ -177,8 +177,8 @@ def static_props(**overrides):
     ("overrides", "message"),
     [
         ({"bucket_name": "P_Static"}, r"bucket_name 'P_Static' is not a valid bucket name"),
-        ({"readers": ()}, r"readers is empty; name Cloud CDN's fill service agent"),
-        ({"readers": ("allUsers",)}, r"granted to 'allUsers'; public grants are not allowed"),
+        ({"iam": {}}, r"iam has no roles/storage.objectViewer members; name Cloud CDN's fill service agent"),
+        ({"iam": {"roles/storage.objectViewer": ("allUsers",)}}, r"granted to 'allUsers'; public grants are not allowed"),
         ({"default_ttl": 0}, r"default_ttl 0 must be 1-31536000 seconds"),
     ],
 )

@@ -352,14 +352,17 @@ def test_registry_cleans_up_and_is_encrypted_with_the_registry_key(synthesized, 
 
 
 @pytest.mark.parametrize("env", ENVS)
-def test_nodes_pull_and_ci_pushes_on_the_repository_only(synthesized, env):
-    bindings = {b["role"]: b["members"] for b in synthesized.resources(env, LAYER, "google_artifact_registry_repository_iam_binding").values()}
+def test_nodes_pull_and_only_the_protected_push_identity_writes_the_apps_repository(synthesized, env):
+    bindings = {
+        b["role"]: b["members"]
+        for b in synthesized.resources(env, LAYER, "google_artifact_registry_repository_iam_binding").values()
+        if b["//"]["metadata"]["path"].startswith(f"{env}-{LAYER}/registry/")
+    }
     assert set(bindings) == {"roles/artifactregistry.reader", "roles/artifactregistry.writer"}
     (reader,) = bindings["roles/artifactregistry.reader"]
     assert reader.startswith("serviceAccount:") and security_output(reader.removeprefix("serviceAccount:"), "sa-gke-node")
-    writers = bindings["roles/artifactregistry.writer"]
-    assert len(writers) == 2 and all("-bootstrap.outputs." in w for w in writers)
-    assert {("gitlab_apply" in w, "gitlab_plan" in w) for w in writers} == {(True, False), (False, True)}
+    (writer,) = bindings["roles/artifactregistry.writer"]
+    assert "-bootstrap.outputs." in writer and "gitlab_push" in writer, "Binary Authorization admits what it writes"
     assert not [m for m in synthesized.resources(env, LAYER, "google_project_iam_member").values()]
 
 
