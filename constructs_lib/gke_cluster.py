@@ -176,6 +176,14 @@ class GkeCluster(Construct):
                 master_ipv4_cidr_block=props.master_ipv4_cidr,
                 master_global_access_config=m.ContainerClusterPrivateClusterConfigMasterGlobalAccessConfig(enabled=False),
             ),
+            # The DNS-based endpoint: IAM decides who reaches the API server (container.clusters.connect),
+            # from anywhere, without a public IP endpoint. CI and people use it (ClusterAccess).
+            control_plane_endpoints_config=m.ContainerClusterControlPlaneEndpointsConfig(
+                dns_endpoint_config=m.ContainerClusterControlPlaneEndpointsConfigDnsEndpointConfig(
+                    allow_external_traffic=True
+                ),
+                ip_endpoints_config=m.ContainerClusterControlPlaneEndpointsConfigIpEndpointsConfig(enabled=True),
+            ),
             master_authorized_networks_config=m.ContainerClusterMasterAuthorizedNetworksConfig(
                 cidr_blocks=[
                     m.ContainerClusterMasterAuthorizedNetworksConfigCidrBlocks(display_name=name, cidr_block=cidr)
@@ -257,6 +265,11 @@ class GkeCluster(Construct):
             # plan would show a diff on node_config, whose change forces a new cluster.
             lifecycle=TerraformResourceLifecycle(ignore_changes=["node_config", "initial_node_count"]),
         )
+
+    @property
+    def dns_endpoint(self) -> str:
+        """The DNS-based control-plane endpoint (`gke-<id>.<region>.gke.goog`), without scheme."""
+        return self.cluster.control_plane_endpoints_config.dns_endpoint_config.endpoint
 
     @property
     def name(self) -> str:

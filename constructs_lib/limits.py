@@ -26,7 +26,11 @@ RATE_LIMIT_INTERVALS: tuple[int, ...] = get_args(RateLimitInterval)
 # GKE's private control plane takes exactly a /28.
 CONTROL_PLANE_PREFIX = 28
 # Control-plane access from outside the VPC: a range broader than this is not "the office VPN" any more.
-MIN_AUTHORIZED_NETWORK_PREFIX = 8
+MIN_AUTHORIZED_NETWORK_PREFIX = 16
+# GKE accepts at most 50 authorized networks on a private cluster.
+MAX_AUTHORIZED_NETWORKS = 50
+# GCP: at most 64 labels per resource.
+MAX_LABELS = 64
 # Cloud SQL and other Private Service Access producers need at least a /24.
 MAX_PSA_PREFIX = 24
 MAX_GPUS_PER_NODE = 8

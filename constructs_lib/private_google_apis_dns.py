@@ -48,17 +48,20 @@ class PrivateGoogleApisDns(Construct):
                     "networks": [google.dns_managed_zone.DnsManagedZonePrivateVisibilityConfigNetworks(network_url=props.network)]
                 },
             )
-            if domain == "googleapis.com":
-                google.dns_record_set.DnsRecordSet(
-                    self,
-                    f"{zone_id}-vip",
-                    project=props.project_id,
-                    managed_zone=zone.name,
-                    name="private.googleapis.com.",
-                    type="A",
-                    ttl=300,
-                    rrdatas=list(PRIVATE_VIP_ADDRESSES),
-                )
+            # Google's layout (configure-private-google-access#config-domain): in googleapis.com the VIP name
+            # holds the addresses and every other name is a CNAME to it; in the other domains the apex holds
+            # the addresses (so `gcr.io` itself resolves) and the wildcard is a CNAME to the apex.
+            vip_name = "private.googleapis.com." if domain == "googleapis.com" else f"{domain}."
+            google.dns_record_set.DnsRecordSet(
+                self,
+                f"{zone_id}-vip",
+                project=props.project_id,
+                managed_zone=zone.name,
+                name=vip_name,
+                type="A",
+                ttl=300,
+                rrdatas=list(PRIVATE_VIP_ADDRESSES),
+            )
             google.dns_record_set.DnsRecordSet(
                 self,
                 f"{zone_id}-wildcard",
@@ -67,5 +70,5 @@ class PrivateGoogleApisDns(Construct):
                 name=f"*.{domain}.",
                 type="CNAME",
                 ttl=300,
-                rrdatas=["private.googleapis.com."],
+                rrdatas=[vip_name],
             )

@@ -199,8 +199,7 @@ class ClusterStack(LayerStack):
         cluster = gke.cluster
         self.outputs = ClusterOutputs(
             cluster_name=cluster.name,
-            endpoint=cluster.endpoint,
-            ca_certificate=cluster.master_auth.cluster_ca_certificate,
+            endpoint=gke.dns_endpoint,
             location=cluster.location,
             node_service_account=security.node_service_account,
             workload_identity_pool=gke.workload_pool,

@@ -23,6 +23,8 @@ from constructs_lib.limits import (
     MAX_GPUS_PER_NODE,
     MAX_KEY_ROTATION_DAYS,
     MAX_PSA_PREFIX,
+    MAX_AUTHORIZED_NETWORKS,
+    MAX_LABELS,
     MIN_AUTHORIZED_NETWORK_PREFIX,
     WAF_SENSITIVITY_LEVELS,
     AutoscalingProfile,
@@ -94,9 +96,15 @@ class CiConfig(StrictModel):
         ge=1, description="Numeric id of the project's group (namespace); a project moved to another group stops working."
     )
     apply_refs: tuple[Annotated[str, pattern(r"^[A-Za-z0-9._/-]+$", "a git branch name without wildcards")], ...] = Field(
-        min_length=1,
-        description="Protected branches whose pipelines may apply, push images and deploy (exact names, no wildcards).",
+        description="Protected branches whose pipelines may apply, push images and deploy (exact names, no wildcards); "
+        "at least one.",
     )
+
+    @model_validator(mode="after")
+    def _some_apply_ref(self) -> "CiConfig":
+        if not self.apply_refs:
+            raise ValueError("apply_refs: is empty; expected the protected branches that may apply, e.g. [main]")
+        return self
 
 
 # --- network layer -------------------------------------------------------------------------------------
@@ -127,8 +135,30 @@ class NetworkConfig(StrictModel):
         default="ERRORS_ONLY", description="Which Cloud NAT events are logged. Default: ERRORS_ONLY."
     )
     nat_min_ports_per_vm: int = Field(
-        default=64, ge=32, le=65536, description="NAT source ports reserved per VM; raise for many outbound connections. Default: 64."
+        default=64, ge=32, le=65536, description="NAT source ports reserved per VM, a power of two; dynamic allocation grows it "
+        "on demand. Default: 64."
     )
+    internet_egress: bool = Field(
+        default=False,
+        description="Nodes may reach the internet through Cloud NAT. Default: off: egress is denied except Google APIs "
+        "(Private Google Access), the control plane and the VPC; third-party images come through the Artifact "
+        "Registry mirrors. Turning it on needs internet_egress_reason; never in prod.",
+    )
+    internet_egress_reason: str | None = Field(default=None, min_length=10, description="Required when internet_egress is on.")
+
+    @model_validator(mode="after")
+    def _egress_needs_reason(self) -> "NetworkConfig":
+        if self.internet_egress and not self.internet_egress_reason:
+            raise ValueError(
+                "internet_egress: true needs internet_egress_reason (at least 10 characters) explaining why nodes "
+                "may reach the internet"
+            )
+        if self.nat_min_ports_per_vm & (self.nat_min_ports_per_vm - 1):
+            raise ValueError(
+                f"nat_min_ports_per_vm: {self.nat_min_ports_per_vm} is not a power of two; Cloud NAT's dynamic port "
+                "allocation needs one, e.g. 64"
+            )
+        return self
 
     @model_validator(mode="after")
     def _range_sizes(self) -> "NetworkConfig":
@@ -412,13 +442,16 @@ class ClusterConfig(StrictModel):
         default="REGULAR", description="GKE release channel that drives automatic upgrades. Default: REGULAR."
     )
     master_authorized_networks: tuple[MasterAuthorizedNetwork, ...] = Field(
-        default=(), description="Who may reach the control plane besides the VPC. Empty: VPC only."
+        default=(),
+        description=f"Who may reach the control plane's IP endpoint besides the VPC (at most {MAX_AUTHORIZED_NETWORKS}). "
+        "Empty: VPC only. CI and people use the IAM-authorized DNS endpoint instead.",
     )
     node_pools: NodePoolsConfig = Field(description="Machine sizes and autoscaling bounds per pool.")
     private_endpoint: bool = Field(
         default=False,
-        description="Control plane reachable on its private IP only (from the VPC: CI runners and bastion in the "
-        "management subnet). Default: off, the public endpoint is open to master_authorized_networks only.",
+        description="No public IP endpoint: the control plane's IP endpoint is private (VPC only); everyone else uses "
+        "the IAM-authorized DNS endpoint. Required for staging and prod. Default: off, the public IP endpoint is "
+        "open to master_authorized_networks only.",
     )
     autoscaling_profile: AutoscalingProfile = Field(
         default="BALANCED", description="Cluster autoscaler: keep headroom (BALANCED, default) or pack nodes tightly."
@@ -444,6 +477,11 @@ class ClusterConfig(StrictModel):
 
     @model_validator(mode="after")
     def _no_open_control_plane(self) -> "ClusterConfig":
+        if len(self.master_authorized_networks) > MAX_AUTHORIZED_NETWORKS:
+            raise ValueError(
+                f"master_authorized_networks: {len(self.master_authorized_networks)} entries; GKE allows at most "
+                f"{MAX_AUTHORIZED_NETWORKS}: merge ranges or use the IAM-authorized DNS endpoint"
+            )
         for index, network in enumerate(self.master_authorized_networks):
             if ipaddress.IPv4Network(network.cidr).prefixlen < MIN_AUTHORIZED_NETWORK_PREFIX:
                 raise ValueError(
@@ -523,7 +561,11 @@ class EnvironmentConfig(StrictModel):
     labels: Mapping[
         Annotated[str, pattern(LABEL_KEY_PATTERN, "a label key of lower-case letters, digits and '_' ('-' is rewritten by CDKTF in provider labels)")],
         Annotated[str, pattern(LABEL_VALUE_PATTERN, "a GCP label value")],
-    ] = Field(default_factory=dict, description="Extra labels on every resource, e.g. cost_center. Default: none.")
+    ] = Field(
+        default_factory=dict,
+        description=f"Extra labels on every resource, e.g. cost_center; at most {MAX_LABELS - 4} (GCP allows {MAX_LABELS}, "
+        "the platform adds env, layer, managed_by and component). Default: none.",
+    )
     network: NetworkConfig = Field(description="The CIDR plan: every range must be disjoint from every other.")
     dns: DnsConfig
     ci: CiConfig
@@ -549,9 +591,37 @@ class EnvironmentConfig(StrictModel):
         return self
 
     @model_validator(mode="after")
+    def _label_budget(self) -> "EnvironmentConfig":
+        if len(self.labels) > MAX_LABELS - 4:
+            raise ValueError(
+                f"labels: {len(self.labels)} labels; at most {MAX_LABELS - 4} (GCP allows {MAX_LABELS} per resource and "
+                "the platform adds env, layer, managed_by and component)"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _no_public_control_plane_outside_dev(self) -> "EnvironmentConfig":
+        if self.tier != "dev" and not self.cluster.private_endpoint:
+            raise ValueError(
+                f"cluster.private_endpoint: got False; tier {self.tier!r} must not run a public control-plane IP "
+                "endpoint (CI reaches the IAM-authorized DNS endpoint); expected true"
+            )
+        return self
+
+    @model_validator(mode="after")
     def _prod_enforces(self) -> "EnvironmentConfig":
         if self.tier != "prod":
             return self
+        if self.network.internet_egress:
+            raise ValueError(
+                "network.internet_egress: got True; tier 'prod' nodes have no internet egress (images come through "
+                "the Artifact Registry mirrors); expected false"
+            )
+        if not self.protection.deletion_protection:
+            raise ValueError(
+                "protection.deletion_protection: got False; tier 'prod' keeps its cluster, keys, secrets and "
+                "buckets protected; expected true"
+            )
         if self.security.waf.preview:
             raise ValueError("security.waf.preview: got True; tier 'prod' must block WAF matches; expected false")
         if self.cluster.binary_authorization != "ENFORCE":

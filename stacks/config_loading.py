@@ -169,7 +169,23 @@ def _describe(model: type[BaseModel], error: dict, source: str) -> str:
         # A model-level rule: its message starts with the field it is about, relative to that model.
         parent = "" if not loc else field + "."
         return f"{source}: {parent}{message}"
-    return f"{source}: {field}: got {value!r}; {message}"
+    return f"{source}: {field}: got {value!r}; {message}{_yaml_typing_hint(kind, value)}"
+
+
+def _yaml_typing_hint(kind: str, value: Any) -> str:
+    """YAML 1.1 turns unquoted `1.30` into the float 1.3, `2026-01-03` into a date and `on` into True: where a
+    string was expected, say so, because the file shows what the author meant and the message would not."""
+    if kind != "string_type" or isinstance(value, str):
+        return ""
+    if isinstance(value, (datetime.date, datetime.datetime)):
+        what = "a timestamp"
+    elif isinstance(value, bool):
+        what = "a boolean"
+    elif isinstance(value, (int, float)):
+        what = "a number"
+    else:
+        return ""
+    return f" (YAML read the unquoted value as {what}; quote it as written, e.g. \"1.30\")"
 
 
 def _without_typo_echoes(model: type[BaseModel], errors: list[dict]) -> list[dict]:

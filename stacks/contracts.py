@@ -59,9 +59,8 @@ class SecurityOutputs:
 class ClusterOutputs:
     cluster_name: str
     endpoint: str
-    """Control-plane address (IP or private IP), without scheme."""
-    ca_certificate: str
-    """Base64-encoded cluster CA certificate."""
+    """DNS-based control-plane endpoint, without scheme: IAM-authorized, publicly trusted certificate, so
+    no cluster CA travels between stacks (ClusterAccess)."""
     location: str
     node_service_account: str
     workload_identity_pool: str

@@ -1,8 +1,8 @@
 """`<env>-data`: in-cluster data-plane services installed with Helm. Today: KEDA, which scales the
 workers on Temporal task-queue depth and the AI server on its request backlog.
 
-The Helm and Kubernetes providers reach the cluster through the cluster stack's outputs and the caller's
-short-lived Google token (ClusterAccess); no kubeconfig is read or written.
+The Helm and Kubernetes providers reach the cluster's DNS endpoint and authenticate with the
+gke-gcloud-auth-plugin exec plugin (ClusterAccess): no token in state, no kubeconfig read or written.
 """
 from __future__ import annotations
 
@@ -36,7 +36,7 @@ class DataStack(LayerStack):
         ClusterAccess(
             self,
             "cluster-access",
-            ClusterAccessProps(endpoint=cluster.endpoint, ca_certificate=cluster.ca_certificate),
+            ClusterAccessProps(endpoint=cluster.endpoint),
         )
         HelmRelease(
             self,

@@ -26,6 +26,65 @@ WORKLOAD_PORT = 8080
 SERVING_PORTS = (str(WORKLOAD_PORT), "30000-32767")
 
 
+# Private Google Access VIPs (https://cloud.google.com/vpc/docs/configure-private-google-access): the
+# private.googleapis.com range our DNS answers with, and restricted.googleapis.com for VPC-SC projects.
+PRIVATE_GOOGLE_ACCESS_RANGES = ("199.36.153.8/30", "199.36.153.4/30")
+# Nodes to the control plane: the API server and the Konnectivity tunnel.
+CONTROL_PLANE_PORTS = ("443", "8132")
+
+
+def egress_rules(env: EnvironmentConfig) -> tuple[FirewallRule, ...]:
+    """With internet egress (dev, with a reason in its config): the stated allow-all, out through NAT.
+    Without: deny everything, then allow exactly what nodes need, each with its reason."""
+    plan = env.network
+    if plan.internet_egress:
+        return (
+            FirewallRule(
+                name="allow-egress",
+                description=f"Egress through Cloud NAT or Private Google Access: {plan.internet_egress_reason}",
+                direction="EGRESS",
+                protocol="all",
+                destination_ranges=("0.0.0.0/0",),
+                priority=65534,
+            ),
+        )
+    in_vpc = tuple(str(network) for path, network in plan.ranges().items() if path != "network.control_plane_cidr")
+    return (
+        FirewallRule(
+            name="deny-all-egress",
+            description="Baseline: nothing leaves the VPC unless a higher-priority rule allows it (no internet)",
+            direction="EGRESS",
+            action="deny",
+            protocol="all",
+            destination_ranges=("0.0.0.0/0",),
+            priority=65534,
+        ),
+        FirewallRule(
+            name="allow-egress-google-apis",
+            description="Google APIs and Artifact Registry (incl. the mirrors) through the Private Google Access VIPs",
+            direction="EGRESS",
+            protocol="tcp",
+            ports=("443",),
+            destination_ranges=PRIVATE_GOOGLE_ACCESS_RANGES,
+        ),
+        FirewallRule(
+            name="allow-egress-control-plane",
+            description="Kubelets and Konnectivity agents to the private GKE control plane",
+            direction="EGRESS",
+            protocol="tcp",
+            ports=CONTROL_PLANE_PORTS,
+            destination_ranges=(plan.control_plane_cidr,),
+        ),
+        FirewallRule(
+            name="allow-egress-vpc",
+            description="Node, pod and service traffic inside the VPC, and Private Service Access (Cloud SQL)",
+            direction="EGRESS",
+            protocol="all",
+            destination_ranges=in_vpc,
+        ),
+    )
+
+
 class NetworkStack(LayerStack):
     layer = "network"
 
@@ -56,19 +115,20 @@ class NetworkStack(LayerStack):
             ),
         )
         private, public, management = (vpc.subnets[role] for role in ("private", "public", "management"))
-        Nat(
-            self,
-            "nat",
-            NatProps(
-                project_id=env.project_id,
-                name=self.resource_name("nat"),
-                region=env.region,
-                network=vpc.network.id,
-                subnetworks=(private.id, management.id),
-                log_filter=plan.nat_log_filter,
-                min_ports_per_vm=plan.nat_min_ports_per_vm,
-            ),
-        )
+        if plan.internet_egress:
+            Nat(
+                self,
+                "nat",
+                NatProps(
+                    project_id=env.project_id,
+                    name=self.resource_name("nat"),
+                    region=env.region,
+                    network=vpc.network.id,
+                    subnetworks=(private.id, management.id),
+                    log_filter=plan.nat_log_filter,
+                    min_ports_per_vm=plan.nat_min_ports_per_vm,
+                ),
+            )
         Firewall(
             self,
             "firewall",
@@ -109,17 +169,7 @@ class NetworkStack(LayerStack):
                         source_ranges=(plan.control_plane_cidr,),
                         target_tags=(node_tag,),
                     ),
-                    # Egress policy: allowed (implied rule) and leaves only through Cloud NAT, because no
-                    # VM has an external IP; Google APIs are reached through Private Google Access. Stated
-                    # explicitly so it is reviewed, logged, and can be tightened per environment.
-                    FirewallRule(
-                        name="allow-egress",
-                        description="Egress leaves through Cloud NAT or Private Google Access only",
-                        direction="EGRESS",
-                        protocol="all",
-                        destination_ranges=("0.0.0.0/0",),
-                        priority=65534,
-                    ),
+                    *egress_rules(env),
                 ),
             ),
         )

@@ -3,6 +3,7 @@ leaves the previous cdktf.out exactly as it was."""
 from __future__ import annotations
 
 import hashlib
+import re
 import shutil
 from pathlib import Path
 
@@ -261,3 +262,24 @@ def test_failure_while_building_stacks_leaves_cdktf_out_untouched(workspace, cap
     monkeypatch.setattr(network.NetworkStack, "__init__", broken)
     err = run_failing(workspace, capsys, "--env", "dev")
     assert "simulated construct validation failure" in err and "is unchanged" in err
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        ('kubernetes_version: "1.33"', "kubernetes_version: 1.30", r"cluster\.kubernetes_version: got 1\.3; .*YAML read the unquoted value as a number; quote it"),
+        (
+            'start: "2026-12-18T00:00:00Z"',
+            "start: 2026-12-18T00:00:00Z",
+            r"cluster\.maintenance\.exclusions\.0\.start: got datetime\..*YAML read the unquoted value as a timestamp; quote it",
+        ),
+    ],
+)
+def test_yaml_11_surprises_get_a_quote_it_hint(workspace, capsys, old, new, message):
+    config_dir, _ = workspace
+    path = config_dir / "prod.yaml"
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new, 1))
+    err = run_failing(workspace, capsys)
+    assert re.search(message, err), err

@@ -48,7 +48,7 @@ def cluster_props(**overrides):
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
-        ({"authorized_networks": {"anyone": "0.0.0.0/0"}}, r"authorized network 'anyone' is 0.0.0.0/0, broader than /8"),
+        ({"authorized_networks": {"anyone": "0.0.0.0/0"}}, r"authorized network 'anyone' is 0.0.0.0/0, broader than /16"),
         ({"node_locations": ()}, r"node_locations is empty"),
         ({"database_encryption_key": ""}, r"database_encryption_key is empty; Kubernetes Secrets must be encrypted"),
         ({"node_service_account": "123-compute@developer.gserviceaccount.com"}, r"is empty or the Compute Engine default account"),
@@ -198,7 +198,7 @@ def test_helm_release_refuses_a_values_file_that_is_not_a_mapping(stack, tmp_pat
 
 def test_cluster_access_wants_the_bare_endpoint(stack):
     with pytest.raises(ValueError, match=r"endpoint 'https://10.0.0.2' must be the bare address, without scheme"):
-        ClusterAccess(stack, "access", ClusterAccessProps(endpoint="https://10.0.0.2", ca_certificate="Y2E="))
+        ClusterAccess(stack, "access", ClusterAccessProps(endpoint="https://10.0.0.2"))
 
 
 def test_depend_on_writes_plain_terraform_references(tmp_path):

@@ -1,6 +1,7 @@
 """Policies that hold for every stack of every environment."""
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -69,3 +70,32 @@ def test_every_labelable_resource_names_its_component(synthesized):
 def test_no_two_environments_share_identity(configs, field):
     values = [getattr(c, field) for c in configs.values()]
     assert len(set(values)) == len(values)
+
+
+DATA_SOURCE_REFERENCE = re.compile(r"\$\{data\.(?!terraform_remote_state\.)")
+
+
+def _strings(value):
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _strings(item)
+
+
+def test_no_provider_block_carries_a_token_from_a_data_source(synthesized):
+    """Terraform stores data-source results in state: a credential read by a data source and handed to a
+    provider would be readable by everyone who reads state. Providers authenticate with exec plugins."""
+    checked = 0
+    for name, document in synthesized.stacks.items():
+        assert "google_client_config" not in document.get("data", {}), name
+        for provider, blocks in document.get("provider", {}).items():
+            for block in blocks:
+                checked += 1
+                offending = [v for v in _strings(block) if DATA_SOURCE_REFERENCE.search(v)]
+                assert not offending, f"{name} provider {provider}: {offending}"
+                assert "token" not in json.dumps(block), f"{name} provider {provider} carries a token"
+    assert checked >= len(synthesized.stacks)

@@ -388,8 +388,8 @@ def test_cluster_outputs_reach_the_data_layer(synthesized, env):
     outputs = synthesized.stack(env, LAYER)["output"]
     values = {o["value"] for o in outputs.values()}
     ref = f"google_container_cluster.{cluster_id(synthesized, env)}"
-    assert f"${{{ref}.endpoint}}" in values
-    assert f"${{{ref}.master_auth[0].cluster_ca_certificate}}" in values
+    assert f"${{{ref}.control_plane_endpoints_config[0].dns_endpoint_config[0].endpoint}}" in values
+    assert not [v for v in values if "cluster_ca_certificate" in v or v == f"${{{ref}.endpoint}}"]
     assert outputs["cluster_name"]["value"] == f"${{{ref}.name}}"
 
 
@@ -531,6 +531,59 @@ def parse_with(env, change):
             lambda d: d["cluster"].update(registry={"keep_recnt": 5}),
             r"config/dev.yaml: cluster.registry.keep_recnt: unknown field; expected one of: delete_untagged_after_days, "
             r"immutable_tags, keep_recent; did you mean 'keep_recent'\?",
+        ),
+        (
+            "staging",
+            lambda d: d["cluster"].update(private_endpoint=False),
+            r"config/staging.yaml: cluster.private_endpoint: got False; tier 'staging' must not run a public "
+            r"control-plane IP endpoint",
+        ),
+        (
+            "dev",
+            lambda d: d["cluster"].update(master_authorized_networks=[{"name": "wide", "cidr": "10.0.0.0/12"}]),
+            r"config/dev.yaml: cluster.master_authorized_networks.0.cidr: '10.0.0.0/12' is too broad .*prefix length >= 16",
+        ),
+        (
+            "dev",
+            lambda d: d["cluster"].update(
+                master_authorized_networks=[{"name": f"n{i}", "cidr": f"10.{i}.0.0/16"} for i in range(51)]
+            ),
+            r"config/dev.yaml: cluster.master_authorized_networks: 51 entries; GKE allows at most 50",
+        ),
+        (
+            "prod",
+            lambda d: d.update(protection={"deletion_protection": False, "reason": "tearing prod down for a rebuild"}),
+            r"config/prod.yaml: protection.deletion_protection: got False; tier 'prod' keeps its cluster",
+        ),
+        (
+            "prod",
+            lambda d: d["network"].update(internet_egress=True, internet_egress_reason="just to pull images quickly"),
+            r"config/prod.yaml: network.internet_egress: got True; tier 'prod' nodes have no internet egress",
+        ),
+        (
+            "staging",
+            lambda d: d["network"].update(internet_egress=True),
+            r"config/staging.yaml: network.internet_egress: true needs internet_egress_reason",
+        ),
+        (
+            "dev",
+            lambda d: d["network"].update(nat_min_ports_per_vm=100),
+            r"config/dev.yaml: network.nat_min_ports_per_vm: 100 is not a power of two",
+        ),
+        (
+            "prod",
+            lambda d: d["ci"].update(apply_refs=["release/*"]),
+            r"config/prod.yaml: ci.apply_refs.0: got 'release/\*'; expected a git branch name without wildcards",
+        ),
+        (
+            "dev",
+            lambda d: d["ci"].update(project_id="acme/platform"),
+            r"config/dev.yaml: ci.project_id: got 'acme/platform'; Input should be a valid integer",
+        ),
+        (
+            "dev",
+            lambda d: d.update(labels={f"l{i}": "x" for i in range(61)}),
+            r"config/dev.yaml: labels: 61 labels; at most 60 \(GCP allows 64",
         ),
         (
             "dev",

@@ -138,17 +138,16 @@ def test_keda_images_pass_binary_authorization(env):
 
 
 @pytest.mark.parametrize("env", ENVS)
-def test_providers_use_the_cluster_outputs_and_a_short_lived_token_only(synthesized, env):
+def test_providers_reach_the_dns_endpoint_and_authenticate_with_the_exec_plugin(synthesized, env):
     document = synthesized.stack(env, LAYER)
-    (client,) = document["data"]["google_client_config"]
-    token = f"${{data.google_client_config.{client}.access_token}}"
     helm_config = document["provider"]["helm"][0]["kubernetes"]
     kubernetes_config = document["provider"]["kubernetes"][0]
     for config in (helm_config, kubernetes_config):
-        assert set(config) == {"host", "token", "cluster_ca_certificate"}
-        assert config["token"] == token
+        assert set(config) == {"host", "exec"}
+        (plugin,) = config["exec"] if isinstance(config["exec"], list) else [config["exec"]]
+        assert plugin["command"] == "gke-gcloud-auth-plugin"
+        assert plugin["api_version"] == "client.authentication.k8s.io/v1beta1"
         assert re.fullmatch(r"https://\$\{data\.terraform_remote_state\.cross-stack-reference-input-[a-z]+-cluster\.outputs\.[^}]+endpoint\}", config["host"])
-        assert config["cluster_ca_certificate"].startswith("${base64decode(data.terraform_remote_state.cross-stack-reference-input-")
-        assert "cluster_ca_certificate)}" in config["cluster_ca_certificate"]
+    assert "google_client_config" not in document.get("data", {}), "its access_token would be stored in state"
     text = json.dumps(document)
     assert "config_path" not in text and "kubeconfig" not in text.lower() and "client_key" not in text

@@ -77,9 +77,32 @@ def test_every_firewall_rule_logs(synthesized, env):
 
 
 @pytest.mark.parametrize("env", ENVS)
-def test_egress_policy_is_stated(synthesized, env):
-    egress = [r for r in firewall_rules(synthesized, env) if r["direction"] == "EGRESS"]
-    assert [r["name"].rsplit("-vpc-", 1)[1] for r in egress] == ["allow-egress"]
+def test_egress_policy_is_stated(synthesized, configs, env):
+    egress = {r["name"].rsplit("-vpc-", 1)[1]: r for r in firewall_rules(synthesized, env) if r["direction"] == "EGRESS"}
+    if configs[env].network.internet_egress:
+        assert list(egress) == ["allow-egress"]
+        assert configs[env].network.internet_egress_reason in egress["allow-egress"]["description"]
+    else:
+        assert set(egress) == {"deny-all-egress", "allow-egress-google-apis", "allow-egress-control-plane", "allow-egress-vpc"}
+
+
+def test_prod_nodes_have_no_route_to_the_internet_except_through_explicit_rules(synthesized, configs):
+    """Prod: the lowest-priority egress rule denies everything; every allow names its destination ranges,
+    none of which is public except Google's Private Google Access VIPs; and there is no Cloud NAT."""
+    rules = [r for r in firewall_rules(synthesized, "prod") if r["direction"] == "EGRESS"]
+    (deny,) = [r for r in rules if "deny" in r]
+    assert deny["destination_ranges"] == ["0.0.0.0/0"] and deny["deny"] == [{"protocol": "all"}]
+    assert all(r["priority"] < deny["priority"] for r in rules if r is not deny)
+    google_vips = [ipaddress.ip_network(c) for c in ("199.36.153.8/30", "199.36.153.4/30")]
+    for rule in rules:
+        if rule is deny:
+            continue
+        assert rule["description"], rule["name"]
+        for cidr in rule["destination_ranges"]:
+            network = ipaddress.ip_network(cidr)
+            assert network.is_private or network in google_vips, f"{rule['name']} allows {cidr}"
+    assert not synthesized.resources("prod", "network", "google_compute_router_nat"), "no NAT in prod"
+    assert configs["prod"].network.internet_egress is False
 
 
 @pytest.mark.parametrize("env", ENVS)
@@ -104,14 +127,21 @@ def test_subnets_match_the_cidr_plan_with_private_google_access_and_flow_logs(sy
 
 
 @pytest.mark.parametrize("env", ENVS)
-def test_nat_serves_only_private_and_management_subnets_and_logs(synthesized, configs, env):
-    (nat,) = synthesized.resources(env, "network", "google_compute_router_nat").values()
+def test_nat_exists_only_where_egress_is_allowed_and_serves_only_private_and_management_subnets(synthesized, configs, env):
+    nats = list(synthesized.resources(env, "network", "google_compute_router_nat").values())
+    if not configs[env].network.internet_egress:
+        assert nats == []
+        return
+    (nat,) = nats
     subnet_ids = synthesized.resources(env, "network", "google_compute_subnetwork")
     by_role = {body["name"].rsplit("-", 1)[1]: logical_id for logical_id, body in subnet_ids.items()}
     natted = {entry["name"] for entry in nat["subnetwork"]}
     assert natted == {f"${{google_compute_subnetwork.{by_role[r]}.id}}" for r in ("private", "management")}
     assert nat["source_subnetwork_ip_ranges_to_nat"] == "LIST_OF_SUBNETWORKS"
     assert nat["log_config"] == {"enable": True, "filter": configs[env].network.nat_log_filter}
+    # Dynamic allocation sized for 110 pods x 64 connections per destination (7040 → 8192 ports).
+    assert nat["enable_dynamic_port_allocation"] is True and nat["enable_endpoint_independent_mapping"] is False
+    assert nat["max_ports_per_vm"] >= 110 * 64 and nat["min_ports_per_vm"] == configs[env].network.nat_min_ports_per_vm
 
 
 @pytest.mark.parametrize("env", ENVS)
@@ -121,8 +151,12 @@ def test_google_apis_resolve_to_the_private_access_vip_inside_the_vpc(synthesize
         assert zones[domain]["visibility"] == "private"
     records = {(r["name"], r["type"]): r["rrdatas"] for r in synthesized.resources(env, "network", "google_dns_record_set").values()}
     assert records[("private.googleapis.com.", "A")] == ["199.36.153.8", "199.36.153.9", "199.36.153.10", "199.36.153.11"]
-    for domain in ("googleapis.com.", "pkg.dev.", "gcr.io."):
-        assert records[(f"*.{domain}", "CNAME")] == ["private.googleapis.com."]
+    assert records[("*.googleapis.com.", "CNAME")] == ["private.googleapis.com."]
+    # Google's layout for the other domains: the apex answers with the VIP, the wildcard points at the apex,
+    # so `gcr.io` itself resolves inside the VPC too.
+    for domain in ("pkg.dev.", "gcr.io."):
+        assert records[(domain, "A")] == ["199.36.153.8", "199.36.153.9", "199.36.153.10", "199.36.153.11"]
+        assert records[(f"*.{domain}", "CNAME")] == [domain]
 
 
 @pytest.mark.parametrize("env", ENVS)
