@@ -34,6 +34,13 @@ class DockerRepositoryProps:
     """Newest versions per image that cleanup never deletes. Default: 20."""
     delete_untagged_after_days: int = 14
     """Untagged versions older than this are deleted. Default: 14."""
+    delete_tagged_after_days: int = 90
+    """Tagged versions older than this are deleted too, except the keep_recent newest (a KEEP rule alone
+    deletes nothing: it only protects versions from DELETE rules). Default: 90."""
+    upstream: str | None = None
+    """Public registry this repository caches (a remote repository, pull-through): `docker.io` or an
+    https URL such as `https://ghcr.io`. Default: none, a standard repository CI pushes to."""
+    description: str = "Application images built by CI"
     immutable_tags: bool = True
     """A tag, once pushed, always names the same image. Default: on."""
     prevent_destroy: bool = True
@@ -50,7 +57,19 @@ class DockerRepository(Construct):
         if not props.kms_key:
             raise ValueError(f"{where}: kms_key is empty; images are encrypted with a customer-managed key")
         validate_iam(where, iam=props.iam, iam_additive=props.iam_additive)
+        if not 1 <= props.delete_untagged_after_days <= props.delete_tagged_after_days:
+            raise ValueError(
+                f"{where}: delete_untagged_after_days {props.delete_untagged_after_days} must be within 1 and "
+                f"delete_tagged_after_days ({props.delete_tagged_after_days})"
+            )
+        if props.upstream not in (None, "docker.io") and not props.upstream.startswith("https://"):
+            raise ValueError(f"{where}: upstream {props.upstream!r} must be docker.io or an https:// registry URL")
         m = google.artifact_registry_repository
+        remote = None
+        if props.upstream == "docker.io":
+            remote = {"description": "Docker Hub", "docker_repository": {"public_repository": "DOCKER_HUB"}}
+        elif props.upstream:
+            remote = {"description": props.upstream, "docker_repository": {"custom_repository": {"uri": props.upstream}}}
         self.repository = m.ArtifactRegistryRepository(
             self,
             "repository",
@@ -58,9 +77,12 @@ class DockerRepository(Construct):
             location=props.location,
             repository_id=props.repository_id,
             format="DOCKER",
-            description="Application images built by CI",
+            description=props.description,
             kms_key_name=props.kms_key,
-            docker_config=m.ArtifactRegistryRepositoryDockerConfig(immutable_tags=props.immutable_tags),
+            mode="REMOTE_REPOSITORY" if remote else None,
+            remote_repository_config=remote,
+            # Tags of a cache follow the upstream; immutability applies to what CI pushes.
+            docker_config=None if remote else m.ArtifactRegistryRepositoryDockerConfig(immutable_tags=props.immutable_tags),
             cleanup_policy_dry_run=False,
             # KEEP wins over DELETE: the newest versions survive even when untagged and old.
             cleanup_policies=[
@@ -76,6 +98,13 @@ class DockerRepository(Construct):
                     action="DELETE",
                     condition=m.ArtifactRegistryRepositoryCleanupPoliciesCondition(
                         tag_state="UNTAGGED", older_than=f"{props.delete_untagged_after_days * SECONDS_PER_DAY}s"
+                    ),
+                ),
+                m.ArtifactRegistryRepositoryCleanupPolicies(
+                    id="delete-tagged",
+                    action="DELETE",
+                    condition=m.ArtifactRegistryRepositoryCleanupPoliciesCondition(
+                        tag_state="TAGGED", older_than=f"{props.delete_tagged_after_days * SECONDS_PER_DAY}s"
                     ),
                 ),
             ],

@@ -34,6 +34,9 @@ class GkeBackupProps:
     restore_plan_name: str
     namespaces: tuple[str, ...]
     """Namespaces backed up and restored. Required: at least one."""
+    encryption_key: str
+    """Cloud KMS key id that encrypts the backups (CMEK; they hold Kubernetes Secrets); the Backup for GKE
+    service agent must hold encrypter/decrypter on it. Required."""
     cron_schedule: str = "0 3 * * *"
     """UTC, 5-field cron. Default: daily at 03:00."""
     retain_days: int = 30
@@ -52,6 +55,8 @@ def _check(props: GkeBackupProps) -> None:
     for name in (props.plan_name, props.restore_plan_name):
         if not _NAME.match(name):
             raise ValueError(f"{where}: plan name {name!r} must be 1-63 lower-case letters, digits or '-'")
+    if not props.encryption_key:
+        raise ValueError(f"{where}: encryption_key is empty; backups hold Secrets and are encrypted with a customer-managed key")
     if not props.namespaces:
         raise ValueError(f"{where}: namespaces is empty; list the namespaces whose state must survive")
     for namespace in props.namespaces:
@@ -75,6 +80,7 @@ class GkeBackup(Construct):
             backup_config=b.GkeBackupBackupPlanBackupConfig(
                 include_secrets=props.include_secrets,
                 include_volume_data=props.include_volume_data,
+                encryption_key=b.GkeBackupBackupPlanBackupConfigEncryptionKey(gcp_kms_encryption_key=props.encryption_key),
                 selected_namespaces=b.GkeBackupBackupPlanBackupConfigSelectedNamespaces(namespaces=list(props.namespaces)),
             ),
             backup_schedule=b.GkeBackupBackupPlanBackupSchedule(cron_schedule=props.cron_schedule),

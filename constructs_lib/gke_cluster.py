@@ -78,6 +78,8 @@ class GkeClusterProps:
     """Network tag of every node; firewall rules target it."""
     database_encryption_key: str
     """Cloud KMS key id for application-layer encryption of Kubernetes Secrets in etcd."""
+    boot_disk_kms_key: str
+    """Cloud KMS key id for the transient default pool's boot disks (the pools set their own)."""
     authorized_networks: Mapping[str, str] = field(default_factory=dict)
     """Display name → CIDR allowed to reach the control plane besides the VPC. Default: none (VPC only);
     ranges broader than /MIN_AUTHORIZED_NETWORK_PREFIX (constructs_lib/limits.py) are refused."""
@@ -252,6 +254,7 @@ class GkeCluster(Construct):
                 service_account=props.node_service_account,
                 oauth_scopes=[CLOUD_PLATFORM_SCOPE],
                 image_type="COS_CONTAINERD",
+                boot_disk_kms_key=props.boot_disk_kms_key,
                 tags=[props.node_tag],
                 shielded_instance_config=m.ContainerClusterNodeConfigShieldedInstanceConfig(
                     enable_secure_boot=True, enable_integrity_monitoring=True

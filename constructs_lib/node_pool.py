@@ -61,6 +61,9 @@ class NodePoolProps:
     """Default: 100."""
     disk_type: str = "pd-balanced"
     """Default: pd-balanced."""
+    boot_disk_kms_key: str
+    """Cloud KMS key id that encrypts the boot disks (CMEK); the Compute Engine service agent must hold
+    encrypter/decrypter on it. Required."""
     spot: bool = False
     """Spot VMs: cheaper, preemptible at any time. Default: off."""
     taints: tuple[Taint, ...] = ()
@@ -79,6 +82,8 @@ class NodePoolProps:
 
 def _check(props: NodePoolProps) -> None:
     where = f"NodePool {props.name}"
+    if not props.boot_disk_kms_key:
+        raise ValueError(f"{where}: boot_disk_kms_key is empty; node boot disks are encrypted with a customer-managed key")
     if not _POOL_NAME.match(props.name):
         raise ValueError(f"{where}: name {props.name!r} must be 1-40 lower-case letters, digits or '-'")
     if not props.node_locations:
@@ -139,6 +144,7 @@ class NodePool(Construct):
                 machine_type=props.machine_type,
                 disk_size_gb=props.disk_size_gb,
                 disk_type=props.disk_type,
+                boot_disk_kms_key=props.boot_disk_kms_key,
                 image_type="COS_CONTAINERD",
                 spot=props.spot,
                 service_account=props.service_account,

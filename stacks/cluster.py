@@ -20,8 +20,10 @@ from stacks.naming import DeliveryNames
 GPU_TAINT = Taint(key="nvidia.com/gpu", value="present", effect="NoSchedule")
 WORKERS_TAINT = Taint(key="dedicated", value="temporal-workers", effect="NoSchedule")
 
-# Third-party images the platform runs (Helm charts of the data and observability layers), fully qualified.
-# tests/stacks/test_cluster.py checks every image of the pinned charts against this list.
+# Third-party images the platform runs (Helm charts of the data and observability layers), fully qualified by
+# their upstream registry: the reviewed list. tests/stacks/test_cluster.py checks every image of the pinned
+# charts against it. Nodes pull them through the Artifact Registry mirrors, and Binary Authorization admits
+# only the mirror paths (`mirrored_patterns`).
 THIRD_PARTY_IMAGES = (
     "ghcr.io/kedacore/*",
     "docker.io/temporalio/*",
@@ -37,6 +39,25 @@ THIRD_PARTY_IMAGES = (
     "registry.k8s.io/kube-state-metrics/*",
     "registry.k8s.io/kubectl*",
 )
+
+
+# Remote repository upstream per public registry (Docker Hub is a preset; the others are custom URLs).
+MIRROR_UPSTREAMS = {
+    "docker.io": "docker.io",
+    "ghcr.io": "https://ghcr.io",
+    "quay.io": "https://quay.io",
+    "registry.k8s.io": "https://registry.k8s.io",
+}
+
+
+def mirrored_patterns(names: DeliveryNames, patterns: tuple[str, ...] = THIRD_PARTY_IMAGES) -> tuple[str, ...]:
+    """`docker.io/temporalio/*` → `<mirror_url('docker.io')>/temporalio/*`: the allowlist names Artifact
+    Registry paths only, which only the mirrors (reading the reviewed upstream) fill."""
+    mirrored = []
+    for pattern in patterns:
+        registry, _, path = pattern.partition("/")
+        mirrored.append(f"{names.mirror_url(registry)}/{path}")
+    return tuple(mirrored)
 
 
 class ClusterStack(LayerStack):
@@ -75,6 +96,7 @@ class ClusterStack(LayerStack):
                 node_service_account=security.node_service_account,
                 node_tag=network.node_tag,
                 database_encryption_key=security.gke_secrets_key,
+                boot_disk_kms_key=security.boot_disk_key,
                 binary_authorization=True,
                 maintenance_window=MaintenanceWindow(start=window.start, end=window.end, recurrence=window.recurrence),
                 maintenance_exclusions=tuple(
@@ -106,6 +128,7 @@ class ClusterStack(LayerStack):
                     disk_size_gb=spec.disk_size_gb,
                     spot=spec.spot,
                     service_account=security.node_service_account,
+                    boot_disk_kms_key=security.boot_disk_key,
                     network_tags=(network.node_tag,),
                     max_surge=plan.node_upgrade.max_surge,
                     max_unavailable=plan.node_upgrade.max_unavailable,
@@ -137,6 +160,7 @@ class ClusterStack(LayerStack):
                 plan_name=self.resource_name("gke-backup"),
                 restore_plan_name=self.resource_name("gke-restore"),
                 namespaces=backup.namespaces,
+                encryption_key=security.backup_key,
                 cron_schedule=backup.cron_schedule,
                 retain_days=backup.retain_days,
                 delete_lock_days=backup.delete_lock_days,
@@ -160,6 +184,7 @@ class ClusterStack(LayerStack):
                 },
                 keep_recent=plan.registry.keep_recent,
                 delete_untagged_after_days=plan.registry.delete_untagged_after_days,
+                delete_tagged_after_days=plan.registry.delete_tagged_after_days,
                 immutable_tags=plan.registry.immutable_tags,
                 prevent_destroy=env.protection.deletion_protection,
                 labels=self.labels_for("registry"),
@@ -168,12 +193,35 @@ class ClusterStack(LayerStack):
         if registry.url != names.registry_url:
             raise ValueError(f"ClusterStack: registry URL {registry.url} differs from naming.py's {names.registry_url}")
 
+        for upstream, source in MIRROR_UPSTREAMS.items():
+            mirror = DockerRepository(
+                self,
+                f"mirror-{upstream}",
+                DockerRepositoryProps(
+                    project_id=env.project_id,
+                    location=env.region,
+                    repository_id=names.mirror_repository_id(upstream),
+                    description=f"Pull-through cache of {upstream}: nodes have no internet egress",
+                    upstream=source,
+                    kms_key=security.registry_key,
+                    iam={"roles/artifactregistry.reader": (service_account_member(security.node_service_account),)},
+                    keep_recent=plan.registry.keep_recent,
+                    delete_untagged_after_days=plan.registry.delete_untagged_after_days,
+                    delete_tagged_after_days=plan.registry.delete_tagged_after_days,
+                    # A cache: everything in it can be pulled again from upstream.
+                    prevent_destroy=False,
+                    labels=self.labels_for("registry-mirror"),
+                ),
+            )
+            if mirror.url != names.mirror_url(upstream):
+                raise ValueError(f"ClusterStack: mirror URL {mirror.url} differs from naming.py's {names.mirror_url(upstream)}")
+
         BinaryAuthorization(
             self,
             "binauthz",
             BinaryAuthorizationProps(
                 project_id=env.project_id,
-                allowed_images=(f"{registry.url}/**", *THIRD_PARTY_IMAGES),
+                allowed_images=(f"{registry.url}/**", *mirrored_patterns(names)),
                 enforce=plan.binary_authorization == "ENFORCE",
             ),
         )

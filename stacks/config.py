@@ -418,7 +418,20 @@ class RegistryConfig(StrictModel):
     delete_untagged_after_days: int = Field(
         default=14, ge=1, le=365, description="Untagged versions older than this are deleted. Default: 14."
     )
+    delete_tagged_after_days: int = Field(
+        default=90, ge=1, le=3650,
+        description="Tagged versions older than this are deleted, except the keep_recent newest per image. Default: 90.",
+    )
     immutable_tags: bool = Field(default=True, description="A pushed tag never moves (images are addressed by tag). Default: on.")
+
+    @model_validator(mode="after")
+    def _untagged_go_first(self) -> "RegistryConfig":
+        if self.delete_untagged_after_days > self.delete_tagged_after_days:
+            raise ValueError(
+                f"delete_untagged_after_days: {self.delete_untagged_after_days} exceeds delete_tagged_after_days "
+                f"({self.delete_tagged_after_days}); untagged versions should never outlive tagged ones"
+            )
+        return self
 
 
 class SurgeUpgradeConfig(StrictModel):

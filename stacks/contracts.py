@@ -46,7 +46,11 @@ class SecurityOutputs:
     gke_secrets_key: str
     """Cloud KMS key id for GKE application-layer secrets encryption."""
     registry_key: str
-    """Cloud KMS key id for the Artifact Registry repository (CMEK)."""
+    """Cloud KMS key id for the Artifact Registry repositories (CMEK)."""
+    boot_disk_key: str
+    """Cloud KMS key id for node boot disks (CMEK)."""
+    backup_key: str
+    """Cloud KMS key id for Backup for GKE backups (CMEK)."""
     secret_ids: Mapping[str, str]
     """Credential name → Secret Manager secret id, for the delivery's SecretProviderClass."""
     armor_policy_name: str

@@ -56,6 +56,8 @@ ACT_AS_ROLE = "roles/iam.serviceAccountUser"
 NODE_USERS_OLD_ADDRESS = "google_service_account_iam_binding.gke-node-users"
 GKE_SECRETS_KEY = "gke-secrets"
 REGISTRY_KEY = "registry"
+BOOT_DISK_KEY = "gke-boot-disks"
+BACKUP_KEY = "gke-backup"
 
 
 def metrics_reader_role(project_id: str) -> str:
@@ -98,6 +100,9 @@ class SecurityStack(LayerStack):
                 ("gke", "container-engine-robot.iam.gserviceaccount.com"),
                 ("artifactregistry", "gcp-sa-artifactregistry.iam.gserviceaccount.com"),
                 ("cdn", "cloud-cdn-fill.iam.gserviceaccount.com"),
+                # Encrypts node boot disks (CMEK) on GKE's behalf.
+                ("compute", "compute-system.iam.gserviceaccount.com"),
+                ("gkebackup", "gcp-sa-gkebackup.iam.gserviceaccount.com"),
             )
         }
 
@@ -181,6 +186,8 @@ class SecurityStack(LayerStack):
                 keys=(
                     KmsKeySpec(name=GKE_SECRETS_KEY, iam={ENCRYPTER_ROLE: (service_agents["gke"],)}),
                     KmsKeySpec(name=REGISTRY_KEY, iam={ENCRYPTER_ROLE: (service_agents["artifactregistry"],)}),
+                    KmsKeySpec(name=BOOT_DISK_KEY, iam={ENCRYPTER_ROLE: (service_agents["compute"],)}),
+                    KmsKeySpec(name=BACKUP_KEY, iam={ENCRYPTER_ROLE: (service_agents["gkebackup"],)}),
                 ),
             ),
         )
@@ -246,6 +253,8 @@ class SecurityStack(LayerStack):
             workload_service_accounts={component: account.account.name for component, account in accounts.items()},
             gke_secrets_key=keys.keys[GKE_SECRETS_KEY].id,
             registry_key=keys.keys[REGISTRY_KEY].id,
+            boot_disk_key=keys.keys[BOOT_DISK_KEY].id,
+            backup_key=keys.keys[BACKUP_KEY].id,
             secret_ids={credential: secret.secret.secret_id for credential, secret in secrets.items()},
             armor_policy_name=armor.name,
             edge_ip_address=edge.address.address,

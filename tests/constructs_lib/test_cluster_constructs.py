@@ -38,6 +38,7 @@ def cluster_props(**overrides):
             "services_range_name": "services",
             "master_ipv4_cidr": "172.16.0.0/28",
             "node_service_account": NODE_SA,
+            "boot_disk_kms_key": "k",
             "node_tag": "gke-node",
             "database_encryption_key": "projects/p/locations/europe-west4/keyRings/r/cryptoKeys/k",
             **overrides,
@@ -68,6 +69,7 @@ def pool_props(**overrides):
             "location": "europe-west4",
             "name": "general",
             "node_locations": ("europe-west4-a",),
+            "boot_disk_kms_key": "k",
             "machine_type": "e2-standard-4",
             "min_nodes": 0,
             "max_nodes": 2,
@@ -84,6 +86,7 @@ def pool_props(**overrides):
         ({"service_account": "default"}, r"service_account 'default' is the Compute Engine default account"),
         ({"service_account": "42-compute@developer.gserviceaccount.com"}, r"is the Compute Engine default account"),
         ({"network_tags": ()}, r"network_tags is empty; every pool carries the node tag the firewall targets"),
+        ({"boot_disk_kms_key": ""}, r"boot_disk_kms_key is empty; node boot disks are encrypted with a customer-managed key"),
         ({"taints": (Taint(key="dedicated", value="x", effect="NO_SCHEDULE"),)}, r"effect 'NO_SCHEDULE' must be one of NoSchedule"),
         ({"taints": (Taint(key="bad key", value="x"),)}, r"taint bad key=x has an invalid key or value"),
         ({"name": "General"}, r"name 'General' must be 1-40 lower-case letters"),
@@ -104,6 +107,8 @@ def repository_props(**overrides):
     [
         ({"repository_id": "Apps"}, r"repository_id must be 1-63 lower-case letters"),
         ({"kms_key": ""}, r"kms_key is empty; images are encrypted with a customer-managed key"),
+        ({"upstream": "ghcr.io"}, r"upstream 'ghcr.io' must be docker.io or an https:// registry URL"),
+        ({"delete_untagged_after_days": 100}, r"delete_untagged_after_days 100 must be within 1 and delete_tagged_after_days \(90\)"),
         ({"iam": {"roles/artifactregistry.reader": ("allUsers",)}}, r"granted to 'allUsers'"),
         ({"iam": {"roles/artifactregistry.writer": ("ci@p.iam.gserviceaccount.com",)}}, r"is not an IAM principal"),
     ],
@@ -115,7 +120,7 @@ def test_docker_repository_refuses_bad_props(stack, overrides, message):
 
 def backup_props(**overrides):
     return GkeBackupProps(
-        **{"project_id": "p", "location": "europe-west4", "cluster": "c", "plan_name": "b", "restore_plan_name": "r", "namespaces": ("apps",), **overrides}
+        **{"project_id": "p", "location": "europe-west4", "cluster": "c", "plan_name": "b", "restore_plan_name": "r", "namespaces": ("apps",), "encryption_key": "k", **overrides}
     )
 
 
@@ -123,6 +128,7 @@ def backup_props(**overrides):
     ("overrides", "message"),
     [
         ({"namespaces": ()}, r"namespaces is empty; list the namespaces whose state must survive"),
+        ({"encryption_key": ""}, r"encryption_key is empty; backups hold Secrets"),
         ({"namespaces": ("Apps",)}, r"namespace 'Apps' is not a Kubernetes name"),
         ({"plan_name": "Backup"}, r"plan name 'Backup' must be 1-63 lower-case letters"),
     ],

@@ -9,7 +9,7 @@ import re
 import pytest
 import yaml
 
-from stacks.cluster import THIRD_PARTY_IMAGES
+from stacks.cluster import THIRD_PARTY_IMAGES, mirrored_patterns
 from stacks.config import ConfigError, parse_environment
 from stacks.naming import DeliveryNames
 from tests.conftest import ENVIRONMENTS as ENVS
@@ -129,7 +129,46 @@ def test_binary_authorization_is_evaluated_and_enforced_per_config(synthesized, 
     assert policy["global_policy_evaluation_mode"] == "ENABLE"
     patterns = [p["name_pattern"] for p in policy["admission_whitelist_patterns"]]
     assert patterns[0] == f"{names(configs, env).registry_url}/**"
-    assert patterns[1:] == list(THIRD_PARTY_IMAGES)
+    assert patterns[1:] == list(mirrored_patterns(names(configs, env)))
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_binary_authorization_admits_artifact_registry_paths_only(synthesized, configs, env):
+    (policy,) = synthesized.resources(env, LAYER, "google_binary_authorization_policy").values()
+    registry_host = f"{configs[env].region}-docker.pkg.dev/{configs[env].project_id}/"
+    for entry in policy["admission_whitelist_patterns"]:
+        assert entry["name_pattern"].startswith(registry_host), entry["name_pattern"]
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_every_public_registry_has_a_cmek_mirror_the_nodes_read(synthesized, configs, env):
+    delivery = names(configs, env)
+    repositories = {
+        body["repository_id"]: body for body in synthesized.resources(env, LAYER, "google_artifact_registry_repository").values()
+    }
+    readers = {
+        body["//"]["metadata"]["path"].split("/")[1]: body
+        for body in synthesized.resources(env, LAYER, "google_artifact_registry_repository_iam_binding").values()
+        if body["role"] == "roles/artifactregistry.reader"
+    }
+    for upstream in ("docker.io", "ghcr.io", "quay.io", "registry.k8s.io"):
+        mirror = repositories[delivery.mirror_repository_id(upstream)]
+        assert mirror["mode"] == "REMOTE_REPOSITORY"
+        assert security_output(mirror["kms_key_name"], "kms_registry")
+        docker = mirror["remote_repository_config"]["docker_repository"]
+        assert docker == ({"public_repository": "DOCKER_HUB"} if upstream == "docker.io" else {"custom_repository": {"uri": f"https://{upstream}"}})
+        (member,) = readers[f"mirror-{upstream}"]["members"]
+        assert security_output(member.removeprefix("serviceAccount:"), "sa-gke-node")
+    writers = [b for b in synthesized.resources(env, LAYER, "google_artifact_registry_repository_iam_binding").values()
+               if b["role"] == "roles/artifactregistry.writer"]
+    assert len(writers) == 1, "only the apps repository is written, by the push identity"
+
+
+def test_every_allowlisted_upstream_has_a_mirror(configs):
+    delivery = names(configs, "prod")
+    for pattern, mirrored in zip(THIRD_PARTY_IMAGES, mirrored_patterns(delivery)):
+        registry, _, path = pattern.partition("/")
+        assert mirrored == f"{delivery.mirror_url(registry)}/{path}"
 
 
 def test_prod_blocks_images_outside_the_allowlist(configs):
@@ -220,6 +259,7 @@ def test_every_node_pool_is_hardened(synthesized, env, pool):
     assert node["image_type"] == "COS_CONTAINERD"
     assert security_output(node["service_account"], "sa-gke-node"), "dedicated node service account"
     assert node["oauth_scopes"] == ["https://www.googleapis.com/auth/cloud-platform"]
+    assert security_output(node["boot_disk_kms_key"], "kms_gke-boot-disks"), "boot disks use CMEK"
     assert body["management"] == {"auto_repair": True, "auto_upgrade": True}
 
 
@@ -294,6 +334,8 @@ def test_stateful_namespaces_are_backed_up_on_schedule_with_retention(synthesize
     assert plan["backup_schedule"] == {"cron_schedule": backup.cron_schedule}
     assert plan["retention_policy"] == {"backup_retain_days": backup.retain_days, "backup_delete_lock_days": backup.delete_lock_days}
     assert {"apps", "temporal", "influxdb", "monitoring"} <= set(backup.namespaces)
+    encryption = plan["backup_config"]["encryption_key"]["gcp_kms_encryption_key"]
+    assert security_output(encryption, "kms_gke-backup"), "backups hold Secrets: CMEK"
 
 
 @pytest.mark.parametrize("env", ENVS)
@@ -344,6 +386,12 @@ def test_registry_cleans_up_and_is_encrypted_with_the_registry_key(synthesized, 
             "id": "delete-untagged",
             "action": "DELETE",
             "condition": {"tag_state": "UNTAGGED", "older_than": f"{registry.delete_untagged_after_days * 86400}s"},
+        },
+        # keep-recent alone deletes nothing: old tagged versions beyond the newest N go too.
+        {
+            "id": "delete-tagged",
+            "action": "DELETE",
+            "condition": {"tag_state": "TAGGED", "older_than": f"{registry.delete_tagged_after_days * 86400}s"},
         },
     ]
     assert body["docker_config"] == {"immutable_tags": registry.immutable_tags}
@@ -529,7 +577,7 @@ def parse_with(env, change):
         (
             "dev",
             lambda d: d["cluster"].update(registry={"keep_recnt": 5}),
-            r"config/dev.yaml: cluster.registry.keep_recnt: unknown field; expected one of: delete_untagged_after_days, "
+            r"config/dev.yaml: cluster.registry.keep_recnt: unknown field; expected one of: delete_tagged_after_days, delete_untagged_after_days, "
             r"immutable_tags, keep_recent; did you mean 'keep_recent'\?",
         ),
         (

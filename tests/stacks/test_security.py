@@ -180,7 +180,7 @@ def test_staging_and_prod_keep_secrets_in_their_region(configs):
 @pytest.mark.parametrize("env", ENVS)
 def test_keys_rotate_and_terraform_never_destroys_them(synthesized, configs, env):
     keys = resources(synthesized, env, "google_kms_crypto_key").values()
-    assert {k["name"] for k in keys} == {"gke-secrets", "registry"}
+    assert {k["name"] for k in keys} == {"gke-secrets", "registry", "gke-boot-disks", "gke-backup"}
     days = configs[env].security.kms_rotation_days
     assert days <= 90
     for key in keys:
@@ -193,7 +193,12 @@ def test_keys_rotate_and_terraform_never_destroys_them(synthesized, configs, env
 
 @pytest.mark.parametrize(
     ("key", "agent"),
-    [("gke-secrets", "container-engine-robot"), ("registry", "gcp-sa-artifactregistry")],
+    [
+        ("gke-secrets", "container-engine-robot"),
+        ("registry", "gcp-sa-artifactregistry"),
+        ("gke-boot-disks", "compute-system"),
+        ("gke-backup", "gcp-sa-gkebackup"),
+    ],
 )
 @pytest.mark.parametrize("env", ENVS)
 def test_each_key_is_usable_by_its_service_agent_only(synthesized, configs, env, key, agent):
