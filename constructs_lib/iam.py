@@ -145,5 +145,23 @@ def bind_iam(
         member(scope, key, **target, role=grant.role, member=grant.member, **extra)
 
 
+def bind_bucket_iam(
+    scope, bucket: str, *, iam: IamBindings, iam_additive: IamAdditive, binding_id: Callable[[str], str] | None = None
+) -> None:
+    """`bind_iam` for a Cloud Storage bucket."""
+    from constructs_lib.cdk import google
+
+    extra = {"binding_id": binding_id} if binding_id else {}
+    bind_iam(
+        scope,
+        iam=iam,
+        iam_additive=iam_additive,
+        binding=google.storage_bucket_iam_binding.StorageBucketIamBinding,
+        member=google.storage_bucket_iam_member.StorageBucketIamMember,
+        target={"bucket": bucket},
+        **extra,
+    )
+
+
 def service_account_member(email: str) -> str:
     return f"serviceAccount:{email}"

@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 from typing import Mapping
 
 from constructs_lib.cdk import Construct, TerraformResourceLifecycle, google
-from constructs_lib.iam import IamAdditive, IamBindings, bind_iam, validate_iam
+from constructs_lib.iam import IamAdditive, IamBindings, bind_bucket_iam, validate_iam
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -63,14 +63,7 @@ class StateBucket(Construct):
             ],
             lifecycle=TerraformResourceLifecycle(prevent_destroy=props.prevent_destroy),
         )
-        bind_iam(
-            self,
-            iam=props.iam,
-            iam_additive=props.iam_additive,
-            binding=google.storage_bucket_iam_binding.StorageBucketIamBinding,
-            member=google.storage_bucket_iam_member.StorageBucketIamMember,
-            target={"bucket": self.bucket.name},
-        )
+        bind_bucket_iam(self, self.bucket.name, iam=props.iam, iam_additive=props.iam_additive)
 
     @property
     def name(self) -> str:

@@ -13,7 +13,7 @@ from typing import Mapping
 
 from constructs_lib.cdk import Construct, google
 from constructs_lib.edge import DNS_TTL, ManagedCertificate, ManagedCertificateProps
-from constructs_lib.iam import IamAdditive, IamBindings, bind_iam, short_role, validate_iam
+from constructs_lib.iam import IamAdditive, IamBindings, bind_bucket_iam, short_role, validate_iam
 
 OBJECT_VIEWER = "roles/storage.objectViewer"
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]$")
@@ -75,13 +75,11 @@ class StaticSite(Construct):
             ],
             labels=dict(props.labels),
         )
-        bind_iam(
+        bind_bucket_iam(
             self,
+            self.bucket.name,
             iam=props.iam,
             iam_additive=props.iam_additive,
-            binding=google.storage_bucket_iam_binding.StorageBucketIamBinding,
-            member=google.storage_bucket_iam_member.StorageBucketIamMember,
-            target={"bucket": self.bucket.name},
             # `readers`: the id the CDN reader binding has always had (renaming it would move state).
             binding_id=lambda role: "readers" if role == OBJECT_VIEWER else f"iam-{short_role(role)}",
         )

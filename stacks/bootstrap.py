@@ -159,6 +159,20 @@ BUCKET_ADMIN_PERMISSIONS = (
     "storage.buckets.setIamPolicy",
     "storage.buckets.update",
 )
+def ci_custom_roles(env: EnvironmentConfig) -> tuple[tuple[str, str, str, str, tuple[str, ...]], ...]:
+    """(construct id, role id, title, description, permissions) of the custom roles apply holds."""
+    rows = [
+        ("secret-admin", SECRET_ADMIN_ROLE_ID, "Platform secret admin",
+         "CI apply: Secret Manager secrets and their IAM, without reading any value", SECRET_ADMIN_PERMISSIONS),
+    ]
+    if env.security.edge.static_cdn:
+        rows.append(
+            ("bucket-admin", BUCKET_ADMIN_ROLE_ID, "Platform bucket admin",
+             "CI apply: the static CDN bucket and its IAM, without object access", BUCKET_ADMIN_PERMISSIONS)
+        )
+    return tuple(rows)
+
+
 # Skaffold: reach the cluster (DNS endpoint, IAM-authorized); what it may do inside is Kubernetes RBAC in
 # the applications namespace.
 DEPLOY_ROLES = (
@@ -201,30 +215,11 @@ class BootstrapStack(LayerStack):
         custom_roles = [
             CustomRole(
                 self,
-                "secret-admin",
-                CustomRoleProps(
-                    project_id=env.project_id,
-                    role_id=SECRET_ADMIN_ROLE_ID,
-                    title="Platform secret admin",
-                    description="CI apply: Secret Manager secrets and their IAM, without reading any value",
-                    permissions=SECRET_ADMIN_PERMISSIONS,
-                ),
+                construct_id,
+                CustomRoleProps(project_id=env.project_id, role_id=role_id, title=title, description=description, permissions=permissions),
             )
+            for construct_id, role_id, title, description, permissions in ci_custom_roles(env)
         ]
-        if env.security.edge.static_cdn:
-            custom_roles.append(
-                CustomRole(
-                    self,
-                    "bucket-admin",
-                    CustomRoleProps(
-                        project_id=env.project_id,
-                        role_id=BUCKET_ADMIN_ROLE_ID,
-                        title="Platform bucket admin",
-                        description="CI apply: the static CDN bucket and its IAM, without object access",
-                        permissions=BUCKET_ADMIN_PERMISSIONS,
-                    ),
-                )
-            )
         federation = GitlabFederation(
             self,
             "gitlab",
