@@ -117,7 +117,9 @@ def apply_roles(env: EnvironmentConfig) -> tuple[CiRole, ...]:
                 title="platform-accounts-only",
                 description=f"Accounts {env.prefix}-* except {env.prefix}-ci-*, and creating accounts in the project",
                 expression=(
-                    "resource.type != 'iam.googleapis.com/ServiceAccount' || "
+                    # Fail closed: creating accounts is checked on the project; any other resource must be a
+                    # platform account by name, so an attribute GCP did not fill denies instead of allowing.
+                    "resource.type == 'cloudresourcemanager.googleapis.com/Project' || "
                     f"({account}.startsWith('{env.prefix}-') && !{account}.startsWith('{env.prefix}-ci-'))"
                 ),
             ),

@@ -189,6 +189,9 @@ def test_apply_administers_platform_accounts_but_never_the_ci_accounts(synthesiz
     prefix = configs[env].prefix
     expression = member["condition"]["expression"]
     assert f"startsWith('{prefix}-')" in expression and f"!resource.name.extract('serviceAccounts/{{account}}@').startsWith('{prefix}-ci-')" in expression
+    # Fail closed: only the project itself (account creation) passes without naming a platform account.
+    assert expression.startswith("resource.type == 'cloudresourcemanager.googleapis.com/Project' || (")
+    assert "!=" not in expression
 
 
 @pytest.mark.parametrize("env", ENVS)
