@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 import time
 from pathlib import Path
 
 from stacks.config import ConfigError, load_configs
 from stacks.layers import LAYERS
+from stacks.synthesis import Interrupted, raise_interrupted
 
 ROOT = Path(__file__).resolve().parent
 
@@ -50,8 +52,20 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Exit codes: 0 done, 1 synth failed, 2 bad arguments or configuration, 130/143 interrupted."""
+    previous = signal.signal(signal.SIGTERM, raise_interrupted)  # CI cancel, `timeout`: clean up like Ctrl-C
+    try:
+        return _run(parse_args(argv))
+    except (KeyboardInterrupt, Interrupted) as exc:
+        signum = getattr(exc, "signum", signal.SIGINT)
+        print(f"interrupted ({signal.Signals(signum).name}): nothing was synthesized, the output is unchanged", file=sys.stderr)
+        return 128 + signum
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
-    args = parse_args(argv)
     envs, up_to = tuple(args.env), LAYERS[-1]
     if args.stack:
         env_name, _, layer = args.stack.partition("-")
@@ -59,13 +73,17 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: --stack {args.stack!r}: expected <env>-<layer> with layer one of {', '.join(LAYERS)}", file=sys.stderr)
             return 2
         envs, up_to = (env_name,), layer
+    if not args.config_dir.is_dir():
+        problem = "is not a directory" if args.config_dir.exists() else "does not exist"
+        print(f"error: --config-dir {args.config_dir} {problem}; expected a directory of <env>.yaml files", file=sys.stderr)
+        return 2
     try:
         configs = load_configs(args.config_dir, only=envs)
     except ConfigError as exc:
         print(f"error: invalid configuration, nothing was synthesized\n{exc}", file=sys.stderr)
         return 2
 
-    from stacks.synthesis import auto_jobs, synthesize
+    from stacks.synthesis import SynthError, auto_jobs, synthesize
 
     outdir = args.outdir or Path(os.environ.get("CDKTF_OUTDIR") or ROOT / "cdktf.out")
     try:
@@ -79,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
             jobs=jobs,
             eager_provider_import=os.environ.get("PLATFORM_EAGER_PROVIDER_IMPORT") == "1",
         )
-    except ValueError as exc:
+    except (ValueError, SynthError, RuntimeError) as exc:
         print(f"error: {exc}\nnothing was synthesized; {outdir} is unchanged", file=sys.stderr)
         return 1
     for summary in summaries:

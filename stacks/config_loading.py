@@ -105,6 +105,9 @@ def read_yaml(path: Path) -> Any:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"{source}: cannot read file ({exc.strerror})") from None
+    except UnicodeDecodeError as exc:
+        line = exc.object[: exc.start].count(b"\n") + 1
+        raise ConfigError(f"{source}: line {line}: byte {exc.object[exc.start]:#04x} is not UTF-8; expected UTF-8 text") from None
     try:
         return yaml.load(text, Loader=_LOADER)  # noqa: S506 - SafeLoader subclass
     except yaml.YAMLError as exc:

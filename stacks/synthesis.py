@@ -11,10 +11,12 @@ enough environments to share: `auto_jobs` (figures in docs/performance.md).
 """
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import pickle
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -22,9 +24,10 @@ import traceback
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Iterator, Sequence
+from typing import IO, TYPE_CHECKING, Iterator, Sequence
 
-from stacks.config import EnvironmentConfig
+if TYPE_CHECKING:  # the CLI imports this module before it knows whether it needs the config model
+    from stacks.config import EnvironmentConfig
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 # A worker exits with this code when building the app raised ValueError (a validation message for the
@@ -44,22 +47,123 @@ class StackSummary:
     path: Path
 
 
+# Written into every output directory synth creates: only a directory holding it (or an empty one, or the
+# manifest.json + stacks/ of a cdktf output written before the marker existed) may be replaced.
+MARKER = ".platform-synth"
+_MARKER_TEXT = "Written by main.py (stacks/synthesis.py): synth replaces this whole directory on every run.\n"
+_LEGACY_OUTPUT = {"manifest.json", "stacks"}
+
+
+class SynthError(Exception):
+    """A failure phrased for the user: one line, nothing was synthesized."""
+
+
+class Interrupted(BaseException):
+    """SIGTERM, raised like KeyboardInterrupt so that every cleanup path runs."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+def raise_interrupted(signum, frame) -> None:
+    raise Interrupted(signum)
+
+
+def check_outdir(target: Path) -> None:
+    """Refuse to replace anything synth did not create, or cannot delete once replaced."""
+    if target.is_symlink() or (target.exists() and not target.is_dir()):
+        raise SynthError(f"{target} is not a directory; point --outdir / $CDKTF_OUTDIR at a directory")
+    if not target.exists():
+        return
+    entries = {entry.name for entry in target.iterdir()}
+    if entries and MARKER not in entries and not ("manifest.json" in entries and entries <= _LEGACY_OUTPUT):
+        raise SynthError(
+            f"{target} is not empty and is not a previous synth output (it has no {MARKER}); synth replaces its "
+            "output directory wholesale, so point --outdir / $CDKTF_OUTDIR at a new or empty directory"
+        )
+    for directory in [target, *(path for path in target.rglob("*") if path.is_dir() and not path.is_symlink())]:
+        if not os.access(directory, os.W_OK | os.X_OK):
+            raise SynthError(f"{directory} is not writable: synth could not delete the output it replaces")
+    if not os.access(target.parent, os.W_OK | os.X_OK):
+        raise SynthError(f"{target.parent} is not writable: synth writes its output beside {target.name}")
+
+
+@contextmanager
+def output_lock(target: Path) -> Iterator[None]:
+    """An exclusive lock on `target` (fcntl.flock on `.<name>.lock` beside it, removed afterwards): a second
+    synth into the same directory fails at once instead of racing for the swap."""
+    lock_path = target.with_name(f".{target.name}.lock")
+    while True:
+        descriptor = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(descriptor)
+            raise SynthError(
+                f"another synth is writing {target} (it holds the lock {lock_path}); wait for it to finish"
+            ) from None
+        try:  # the previous holder may have removed the file between our open and our lock: lock the new one
+            if os.stat(lock_path).st_ino == os.fstat(descriptor).st_ino:
+                break
+        except FileNotFoundError:
+            pass
+        os.close(descriptor)
+    try:
+        yield
+    finally:
+        os.unlink(lock_path)
+        os.close(descriptor)
+
+
+def sweep_stale(target: Path) -> None:
+    """Staging and old directories a killed synth left beside `target`; called under the lock, so no other
+    synth is using them."""
+    for pattern in (f".{target.name}.new-*", f".{target.name}.old-*"):
+        for stale in target.parent.glob(pattern):
+            shutil.rmtree(stale, ignore_errors=True)
+
+
 @contextmanager
 def atomic_directory(target: Path) -> Iterator[Path]:
-    """Yield an empty sibling directory; on success it replaces `target`, on failure it is deleted."""
+    """Yield an empty sibling directory; on success it replaces `target`, on failure it is deleted and
+    `target` is left as it was (also when the swap itself fails)."""
     target = target.resolve()
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.new-", dir=target.parent))
     try:
         yield staging
+        (staging / MARKER).write_text(_MARKER_TEXT, encoding="utf-8")
+        previous = target.with_name(f".{target.name}.old-{os.getpid()}")
+        if target.exists():
+            os.replace(target, previous)
+        try:
+            os.replace(staging, target)
+        except BaseException:
+            if previous.exists():
+                os.replace(previous, target)
+            raise
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    previous = target.with_name(f".{target.name}.old-{os.getpid()}")
-    if target.exists():
-        os.replace(target, previous)
-    os.replace(staging, target)
     shutil.rmtree(previous, ignore_errors=True)
+
+
+@contextmanager
+def replacing(target: Path) -> Iterator[Path]:
+    """`atomic_directory(target)` after the safety checks, under the lock, with stale staging swept. An
+    OSError (full disk, read-only or busy directory) becomes a SynthError naming the file."""
+    target = target.absolute()
+    try:
+        check_outdir(target)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with output_lock(target):
+            sweep_stale(target)
+            with atomic_directory(target) as staging:
+                yield staging
+    except OSError as exc:
+        where = exc.filename or target
+        raise SynthError(f"cannot write {where}: {exc.strerror or exc}") from None
 
 
 def auto_jobs(environments: int, cpus: int | None = None) -> int:
@@ -90,7 +194,7 @@ def synthesize(
     if jobs < 1:
         raise ValueError(f"jobs must be at least 1, got {jobs}")
     groups = [list(configs[index::jobs]) for index in range(min(jobs, len(configs)))]
-    with atomic_directory(outdir) as staging:
+    with replacing(outdir) as staging:
         if len(groups) <= 1:
             _synth_here(configs, staging, up_to, bootstrap_state_dir, eager_provider_import)
         else:
@@ -131,10 +235,16 @@ class _Worker:
 
         env = provider_loader.child_environment()
         env["PYTHONPATH"] = os.pathsep.join(filter(None, (str(PROJECT_ROOT), env.get("PYTHONPATH"))))
+        # Temporary files (jsii's, node's) stay inside the part, which the merge or the failed run deletes.
+        scratch = outdir / ".tmp"
+        scratch.mkdir(parents=True)
+        env["TMPDIR"] = str(scratch)
         # A file, not a pipe: a worker that prints much must not stall until this process gets to read it.
-        output = tempfile.TemporaryFile()
+        output = tempfile.TemporaryFile(dir=scratch)
+        # Its own process group, so that kill() also reaches the worker's node processes.
         process = subprocess.Popen(
-            [sys.executable, "-m", "stacks.synthesis"], stdin=subprocess.PIPE, stdout=output, stderr=output, env=env
+            [sys.executable, "-m", "stacks.synthesis"],
+            stdin=subprocess.PIPE, stdout=output, stderr=output, env=env, start_new_session=True,
         )
         job = {
             "configs": list(configs),
@@ -162,7 +272,10 @@ class _Worker:
         sys.stderr.write(stderr)  # warnings, as one process would have shown them
 
     def kill(self) -> None:
-        self.process.kill()
+        try:
+            os.killpg(self.process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
         self.process.wait()
         self.output.close()
 

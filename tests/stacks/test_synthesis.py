@@ -17,6 +17,7 @@ def test_successful_run_replaces_the_previous_output(tmp_path):
     with atomic_directory(target) as staging:
         (staging / "stacks" / "new").mkdir(parents=True)
     assert [p.name for p in (target / "stacks").iterdir()] == ["new"]
+    assert (target / synthesis.MARKER).is_file()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cdktf.out"]
 
 
@@ -119,8 +120,9 @@ def test_a_validation_error_in_a_worker_reaches_the_user_as_the_same_message(con
 
 
 def test_a_crashing_worker_fails_the_synth_with_its_traceback(configs, tmp_path):
-    (tmp_path / "not-a-directory").write_text("")
-    worker = _worker([configs["prod"]], tmp_path / "not-a-directory" / "part", up_to="network")
+    (tmp_path / "part").mkdir()
+    (tmp_path / "part" / "stacks").write_text("")  # where cdktf writes the stack directories
+    worker = _worker([configs["prod"]], tmp_path / "part", up_to="network")
     with pytest.raises(RuntimeError, match=r"(?s)the synth worker for prod failed \(exit 1\):.*Traceback"):
         worker.wait()
 
@@ -128,6 +130,7 @@ def test_a_crashing_worker_fails_the_synth_with_its_traceback(configs, tmp_path)
 def test_when_this_process_fails_the_workers_are_stopped_and_the_output_is_untouched(configs, tmp_path):
     outdir = tmp_path / "cdktf.out"
     (outdir / "stacks" / "old").mkdir(parents=True)
+    (outdir / synthesis.MARKER).write_text("")
     with pytest.raises(ValueError, match="unknown layer 'nope'"):
         synthesize(list(configs.values()), outdir, up_to="nope", jobs=3)
     assert [p.name for p in (outdir / "stacks").iterdir()] == ["old"]
