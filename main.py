@@ -51,6 +51,19 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def split_stack(value: str, environments: list[str]) -> tuple[str, str]:
+    """`--stack <env>-<layer>` → (env, layer), matched against the known names: environment names may
+    contain '-' (`staging-eu-network`)."""
+    for env in environments:
+        for layer in LAYERS:
+            if value == f"{env}-{layer}":
+                return env, layer
+    raise ValueError(
+        f"--stack {value!r}: expected <env>-<layer> with env one of {', '.join(sorted(environments))} "
+        f"and layer one of {', '.join(LAYERS)}"
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     """Exit codes: 0 done, 1 synth failed, 2 bad arguments or configuration, 130/143 interrupted."""
     previous = signal.signal(signal.SIGTERM, raise_interrupted)  # CI cancel, `timeout`: clean up like Ctrl-C
@@ -66,21 +79,21 @@ def main(argv: list[str] | None = None) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
-    envs, up_to = tuple(args.env), LAYERS[-1]
-    if args.stack:
-        env_name, _, layer = args.stack.partition("-")
-        if layer not in LAYERS:
-            print(f"error: --stack {args.stack!r}: expected <env>-<layer> with layer one of {', '.join(LAYERS)}", file=sys.stderr)
-            return 2
-        envs, up_to = (env_name,), layer
     if not args.config_dir.is_dir():
         problem = "is not a directory" if args.config_dir.exists() else "does not exist"
         print(f"error: --config-dir {args.config_dir} {problem}; expected a directory of <env>.yaml files", file=sys.stderr)
         return 2
     try:
-        configs = load_configs(args.config_dir, only=envs)
+        configs = load_configs(args.config_dir, only=tuple(args.env))
+        up_to = LAYERS[-1]
+        if args.stack:
+            env_name, up_to = split_stack(args.stack, [config.name for config in configs])
+            configs = tuple(config for config in configs if config.name == env_name)
     except ConfigError as exc:
         print(f"error: invalid configuration, nothing was synthesized\n{exc}", file=sys.stderr)
+        return 2
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
         return 2
 
     from stacks.synthesis import SynthError, auto_jobs, synthesize

@@ -243,3 +243,35 @@ def test_a_missing_config_dir_says_so(workspace, capsys, make, problem):
     assert main.main(["--config-dir", str(missing), "--outdir", str(workspace / "cdktf.out")]) == 2
     assert f"error: --config-dir {missing} {problem}; expected a directory of <env>.yaml files" in capsys.readouterr().err
     assert tree(workspace / "cdktf.out") == before
+
+
+# ------------------------------------------------------------------------------ --stack and environment names with '-'
+
+
+@pytest.fixture
+def with_staging_eu(workspace):
+    """The example configs plus an environment whose name contains '-' and ends like a layer could start."""
+    text = (workspace / "config" / "staging.yaml").read_text()
+    text = text.replace("name: staging\n", "name: staging-eu\n").replace("prefix: acme-staging\n", "prefix: acme-stg-eu\n")
+    text = text.replace("state_bucket: example-platform-staging-tfstate\n", "state_bucket: example-platform-stg-eu-tfstate\n")
+    (workspace / "config" / "staging-eu.yaml").write_text(text)
+    return workspace
+
+
+@pytest.mark.parametrize("value, env, layer", [("staging-eu-network", "staging-eu", "network"), ("staging-network", "staging", "network")])
+def test_stack_matches_environment_names_containing_a_dash(with_staging_eu, monkeypatch, value, env, layer):
+    built = []
+
+    def recording(configs, outdir, up_to, *rest):
+        built.append(([config.name for config in configs], up_to))
+        fake_synth(configs, outdir, up_to, *rest)
+
+    monkeypatch.setattr(synthesis, "_synth_here", recording)
+    args = ["--config-dir", str(with_staging_eu / "config"), "--outdir", str(with_staging_eu / "cdktf.out"), "--stack", value]
+    assert main.main(args) == 0
+    assert built == [([env], layer)]
+
+
+def test_an_unknown_stack_lists_the_environments_and_layers(with_staging_eu, capsys):
+    err = run_failing(with_staging_eu, capsys, "--stack", "staging-eu-netwrok", code=2)
+    assert "error: --stack 'staging-eu-netwrok': expected <env>-<layer> with env one of dev, prod, staging, staging-eu and layer one of bootstrap, network" in err
