@@ -59,4 +59,4 @@ k8s-names: install ## regenerate k8s/overlays/*/platform-names.env from config/
 	$(PY) -m k8s.generate_platform_names
 
 clean:
-	rm -rf cdktf.out $(VENV) $(TOOLS)
+	rm -rf cdktf.out .synth-cache $(VENV) $(TOOLS)

@@ -11,11 +11,14 @@ import sys
 import time
 from pathlib import Path
 
-from stacks.config import ConfigError, load_configs
+from stacks import synth_cache
 from stacks.layers import LAYERS
+from stacks.synth_cache import SynthCache
 from stacks.synthesis import Interrupted, raise_interrupted
 
 ROOT = Path(__file__).resolve().parent
+# Incremental synthesis (stacks/synth_cache.py, docs/performance.md); `make clean` removes it.
+CACHE_DIR = ROOT / ".synth-cache"
 
 
 def parse_jobs(value: str) -> int | None:
@@ -47,6 +50,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--bootstrap-local-state",
         action="store_true",
         help="bootstrap stacks keep state in .bootstrap-state/: the first apply, before the bucket exists (docs/bootstrap.md)",
+    )
+    parser.add_argument(
+        "--no-cache",
+        action="store_true",
+        help=f"rebuild every environment, neither reading nor writing .synth-cache/ (or ${synth_cache.CACHE_ENV}=off)",
     )
     return parser.parse_args(argv)
 
@@ -83,32 +91,57 @@ def _run(args: argparse.Namespace) -> int:
         problem = "is not a directory" if args.config_dir.exists() else "does not exist"
         print(f"error: --config-dir {args.config_dir} {problem}; expected a directory of <env>.yaml files", file=sys.stderr)
         return 2
+    cache = None if args.no_cache or synth_cache.disabled_by_environment() else SynthCache(CACHE_DIR, ROOT)
+    files = _environment_files(args.config_dir)
+    names = cache.validated(files) if cache is not None and files else None  # file → environment name
+    configs = None
     try:
-        configs = load_configs(args.config_dir, only=tuple(args.env))
+        if names is None or any(env not in names.values() for env in args.env):
+            configs = _load_configs(args.config_dir, tuple(args.env))
+            names = {path: config.name for path, config in zip(sorted(files or ()), configs.values())}
+            if cache is not None and files is not None and len(names) == len(files):
+                _keep(cache.record_validated, files, names)
+        selected = [name for name in names.values() if not args.env or name in args.env]
         up_to = LAYERS[-1]
         if args.stack:
-            env_name, up_to = split_stack(args.stack, [config.name for config in configs])
-            configs = tuple(config for config in configs if config.name == env_name)
-    except ConfigError as exc:
-        print(f"error: invalid configuration, nothing was synthesized\n{exc}", file=sys.stderr)
-        return 2
+            env_name, up_to = split_stack(args.stack, selected)
+            selected = [env_name]
+    except _Exit as exc:
+        return exc.code
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 
+    outdir = args.outdir or Path(os.environ.get("CDKTF_OUTDIR") or ROOT / "cdktf.out")
+    state_dir = ROOT / ".bootstrap-state" if args.bootstrap_local_state else None
+    eager = os.environ.get("PLATFORM_EAGER_PROVIDER_IMPORT") == "1"
+    reused: dict[str, dict[str, bytes]] = {}
+    keys: dict[str, str] = {}
+    if cache is not None:
+        options = synth_cache.Options(up_to=up_to, bootstrap_state_dir=str(state_dir) if state_dir else None, eager_provider_import=eager)
+        by_name = {name: path for path, name in names.items()}
+        keys = {name: cache.environment_key(name, files[by_name[name]], options) for name in selected}
+        reused = {name: entry for name in selected if (entry := cache.load(name, keys[name])) is not None}
+    to_build = [name for name in selected if name not in reused]
+    if to_build and configs is None:
+        try:
+            configs = _load_configs(args.config_dir, ())
+        except _Exit as exc:
+            return exc.code
+
     from stacks.synthesis import SynthError, auto_jobs, synthesize
 
-    outdir = args.outdir or Path(os.environ.get("CDKTF_OUTDIR") or ROOT / "cdktf.out")
     try:
-        state_dir = ROOT / ".bootstrap-state" if args.bootstrap_local_state else None
-        jobs = min(args.jobs or auto_jobs(len(configs)), len(configs))
+        jobs = max(1, min(args.jobs or auto_jobs(len(to_build)), len(to_build)))
         summaries = synthesize(
-            configs,
+            [configs[name] for name in to_build],
             outdir,
             up_to=up_to,
             bootstrap_state_dir=state_dir,
             jobs=jobs,
-            eager_provider_import=os.environ.get("PLATFORM_EAGER_PROVIDER_IMPORT") == "1",
+            eager_provider_import=eager,
+            reused=reused if cache is not None else None,
+            built=(lambda name, part: _keep(cache.store, name, keys[name], part)) if cache is not None else None,
         )
     except (ValueError, SynthError, RuntimeError) as exc:
         print(f"error: {exc}\nnothing was synthesized; {outdir} is unchanged", file=sys.stderr)
@@ -117,9 +150,52 @@ def _run(args: argparse.Namespace) -> int:
         shown = os.path.relpath(summary.path) if summary.path.is_relative_to(Path.cwd()) else summary.path
         print(f"{summary.name:<28} {summary.resources:>4} resources  {shown}")
     total = sum(summary.resources for summary in summaries)
-    processes = f" ({jobs} processes)" if jobs > 1 else ""
-    print(f"{len(summaries)} stacks, {total} resources in {time.perf_counter() - started:.2f}s{processes}")
+    notes = [f"{jobs} processes"] if jobs > 1 else []
+    if cache is not None:
+        notes += [f"{what}: {', '.join(names)}" for what, names in (("reused", list(reused)), ("built", to_build)) if names]
+    shown_notes = f" ({'; '.join(notes)})" if notes else ""
+    print(f"{len(summaries)} stacks, {total} resources in {time.perf_counter() - started:.2f}s{shown_notes}")
     return 0
+
+
+class _Exit(Exception):
+    def __init__(self, code: int) -> None:
+        self.code = code
+
+
+def _environment_files(config_dir: Path) -> dict[Path, bytes] | None:
+    """The raw bytes of every environment file (the cache key's input); None if one cannot be read (the
+    config loader then says why)."""
+    try:
+        return {
+            path: path.read_bytes()
+            for path in sorted(config_dir.glob("*.yaml"))
+            if not path.name.startswith("_")  # as stacks/config.py load_configs: `_` files are not environments
+        }
+    except OSError:
+        return None
+
+
+def _load_configs(config_dir: Path, only: tuple[str, ...]) -> dict:
+    """Every environment, validated (the config model is imported only when a synth needs it)."""
+    from stacks.config import ConfigError, load_configs
+
+    try:
+        configs = load_configs(config_dir)
+        if any(name not in {config.name for config in configs} for name in only):
+            load_configs(config_dir, only=only)  # raises the loader's "not found" message
+    except ConfigError as exc:
+        print(f"error: invalid configuration, nothing was synthesized\n{exc}", file=sys.stderr)
+        raise _Exit(2) from None
+    return {config.name: config for config in configs}
+
+
+def _keep(operation, *args) -> None:
+    """A cache write that fails (full disk, read-only checkout) costs the next run time, not this one."""
+    try:
+        operation(*args)
+    except OSError as exc:
+        print(f"warning: synth cache {CACHE_DIR} not updated: {exc}", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ from pathlib import Path
 from typing import Iterable
 
 from constructs_lib.cdk import App
+from stacks.app_context import APP_CONTEXT
 from stacks.base import LayerStack
 from stacks.bootstrap import BootstrapStack
 from stacks.config import EnvironmentConfig
@@ -15,13 +16,6 @@ from stacks.security import SecurityStack
 
 from stacks.layers import LAYERS
 from stacks.observability import ObservabilityStack
-
-# CDKTF feature flags of a current `cdktf init`, fixed here so `cdktf synth` and `python main.py`
-# produce the same logical ids.
-APP_CONTEXT = {
-    "excludeStackIdFromLogicalIds": "true",
-    "allowSepCharsInLogicalIds": "true",
-}
 
 
 def build_environment(

@@ -24,7 +24,7 @@ import traceback
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Iterator, Sequence
+from typing import IO, TYPE_CHECKING, Callable, Iterator, Mapping, Sequence
 
 if TYPE_CHECKING:  # the CLI imports this module before it knows whether it needs the config model
     from stacks.config import EnvironmentConfig
@@ -189,29 +189,54 @@ def synthesize(
     bootstrap_state_dir: Path | None = None,
     jobs: int = 1,
     eager_provider_import: bool = False,
+    reused: Mapping[str, Mapping[str, bytes]] | None = None,
+    built: Callable[[str, Path], None] | None = None,
 ) -> list[StackSummary]:
-    """Synthesize `configs` into `outdir` with `jobs` processes (the calling one included)."""
+    """Synthesize `configs` into `outdir` with `jobs` processes (the calling one included), together with
+    the environments in `reused` (name → the files of a part, from stacks/synth_cache.py) that are not
+    rebuilt. `built(name, part)` is called for each environment synthesized, with the part holding it."""
     if jobs < 1:
         raise ValueError(f"jobs must be at least 1, got {jobs}")
     groups = [list(configs[index::jobs]) for index in range(min(jobs, len(configs)))]
+    direct = len(groups) == 1 and not reused and built is None  # one process writes the output itself
     with replacing(outdir) as staging:
-        if len(groups) <= 1:
-            _synth_here(configs, staging, up_to, bootstrap_state_dir, eager_provider_import)
-        else:
-            parts = [staging / f".part-{index}" for index in range(len(groups))]
-            workers: list[_Worker] = []
-            try:
-                for group, part in zip(groups[1:], parts[1:]):
-                    workers.append(_Worker.start(group, part, up_to, bootstrap_state_dir, eager_provider_import))
-                _synth_here(groups[0], parts[0], up_to, bootstrap_state_dir, eager_provider_import)
-                for worker in workers:
-                    worker.wait()
-            except BaseException:  # including Ctrl-C: no worker outlives the run
-                for worker in workers:
-                    worker.kill()
-                raise
+        parts = [staging] if direct else [staging / f".part-{index}" for index in range(len(groups))]
+        _build(groups, parts, up_to, bootstrap_state_dir, eager_provider_import)
+        if not direct:
+            for group, part in zip(groups, parts):
+                for config in group:
+                    if built is not None:
+                        built(config.name, part)
+            for name, files in (reused or {}).items():
+                parts.append(staging / f".reused-{name}")
+                write_part(files, parts[-1])
             merge_parts(parts, staging)
     return summarize(outdir.resolve())
+
+
+def _build(groups, parts: list[Path], up_to: str, bootstrap_state_dir: Path | None, eager: bool) -> None:
+    """Each group of environments into its part: the first here, the others by worker processes."""
+    if not groups:
+        return
+    workers: list[_Worker] = []
+    try:
+        for group, part in zip(groups[1:], parts[1:]):
+            workers.append(_Worker.start(group, part, up_to, bootstrap_state_dir, eager))
+        _synth_here(groups[0], parts[0], up_to, bootstrap_state_dir, eager)
+        for worker in workers:
+            worker.wait()
+    except BaseException:  # including Ctrl-C: no worker outlives the run
+        for worker in workers:
+            worker.kill()
+        raise
+
+
+def write_part(files: Mapping[str, bytes], part: Path) -> None:
+    """A part made of given files (a cache entry's), for `merge_parts`."""
+    for relative, content in files.items():
+        path = part / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(content)
 
 
 def _synth_here(configs, outdir: Path, up_to: str, bootstrap_state_dir: Path | None, eager: bool) -> None:

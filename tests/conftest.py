@@ -58,3 +58,12 @@ def synthesized(configs, tmp_path_factory):
     outdir = tmp_path_factory.mktemp("cdktf.out")
     build_app(configs.values(), outdir=outdir).synth()
     return Synthesized.read(outdir)
+
+
+@pytest.fixture(autouse=True)
+def _private_synth_cache(tmp_path_factory, monkeypatch):
+    """Tests that run main.main() in this process (some with a stand-in synth) never read or write the
+    checkout's .synth-cache/."""
+    import main
+
+    monkeypatch.setattr(main, "CACHE_DIR", tmp_path_factory.mktemp("synth-cache"))

@@ -32,7 +32,7 @@ def test_cdktf_json_runs_main_through_the_project_environment():
 
 
 def test_app_context_matches_cdktf_json():
-    from stacks.app import APP_CONTEXT
+    from stacks.app_context import APP_CONTEXT
 
     assert json.loads((REPO_ROOT / "cdktf.json").read_text())["context"] == APP_CONTEXT
 
@@ -72,11 +72,19 @@ def tree(root: Path) -> dict[str, bytes]:
 
 
 def fake_synth(configs, outdir: Path, up_to, bootstrap_state_dir, eager) -> None:
-    """What App.synth() writes, for these tests: a manifest and one stack per environment."""
+    """What App.synth() writes, for these tests: one stack per environment, whose content follows the
+    config and the options, and the manifest."""
+    stacks = {}
     for config in configs:
-        (outdir / "stacks" / f"{config.name}-bootstrap").mkdir(parents=True)
-        (outdir / "stacks" / f"{config.name}-bootstrap" / "cdk.tf.json").write_text('{"resource": {}}')
-    (outdir / "manifest.json").write_text('{"stacks": {}, "version": "0.21.0"}')
+        name = f"{config.name}-{up_to}"
+        (outdir / "stacks" / name).mkdir(parents=True)
+        content = {"config": config.model_dump_json(), "state": str(bootstrap_state_dir), "generation": FAKE_GENERATION[0]}
+        (outdir / "stacks" / name / "cdk.tf.json").write_text(json.dumps(content))
+        stacks[name] = {"name": name, "dependencies": []}
+    (outdir / "manifest.json").write_text(synthesis.stable_json({"stacks": stacks, "version": "0.21.0"}))
+
+
+FAKE_GENERATION = [1]  # bumped by a test to tell what fake_synth wrote when
 
 
 def run_failing(workspace: Path, capsys, *args: str, code: int = 1, outdir: Path | None = None) -> str:
@@ -125,7 +133,7 @@ def test_a_legacy_cdktf_output_without_the_marker_is_replaced(workspace, capsys,
     monkeypatch.setattr(synthesis, "_synth_here", fake_synth)
     (workspace / "cdktf.out" / synthesis.MARKER).unlink()
     assert main.main(["--config-dir", str(workspace / "config"), "--outdir", str(workspace / "cdktf.out"), "--env", "dev"]) == 0
-    assert (workspace / "cdktf.out" / "stacks" / "dev-bootstrap").is_dir()
+    assert (workspace / "cdktf.out" / "stacks" / "dev-observability").is_dir()
 
 
 def test_ctrl_c_prints_one_line_and_leaves_nothing(workspace, capsys, monkeypatch):
@@ -142,7 +150,7 @@ def test_sigterm_stops_the_workers_and_their_node_processes_and_leaves_nothing(w
     before = tree(workspace)
     env = {key: value for key, value in provider_loader.child_environment().items() if key != "CDKTF_OUTDIR"}
     env.update(SYNTH_TEST_TAG=tag, JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION="20")
-    args = ["--config-dir", str(workspace / "config"), "--outdir", str(workspace / "cdktf.out"), "--jobs", "2"]
+    args = ["--config-dir", str(workspace / "config"), "--outdir", str(workspace / "cdktf.out"), "--jobs", "2", "--no-cache"]
     process = subprocess.Popen(
         [sys.executable, str(REPO_ROOT / "main.py"), *args, "--env", "dev", "--env", "staging"],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
@@ -192,7 +200,7 @@ def test_a_write_error_during_synth_is_one_line_naming_the_file(workspace, capsy
 
     monkeypatch.setattr(synthesis, "_synth_here", failing)
     err = run_failing(workspace, capsys, "--env", "dev")
-    assert re.search(rf"error: cannot write \S+/\.cdktf\.out\.new-\w+/stacks/dev-bootstrap/cdk\.tf\.json: {message}\n", err)
+    assert re.search(rf"error: cannot write \S+/\.cdktf\.out\.new-\S+/stacks/dev-bootstrap/cdk\.tf\.json: {message}\n", err)
     assert err.endswith(f"nothing was synthesized; {workspace / 'cdktf.out'} is unchanged\n")
 
 

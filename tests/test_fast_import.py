@@ -24,7 +24,7 @@ from constructs_lib import provider_loader
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SNAPSHOT_IGNORE = shutil.ignore_patterns(
     ".git", ".venv", ".tools", ".third_party", ".pytest_cache", "__pycache__", "node_modules", "cdktf.out",
-    ".cdktf.out.*", "*.pyc",
+    ".cdktf.out.*", "*.pyc", ".synth-cache",
 )
 # value of PLATFORM_EAGER_PROVIDER_IMPORT, --jobs
 VARIANTS = {"fast": (None, "2"), "ordinary": ("1", "1")}
@@ -69,7 +69,7 @@ def test_fast_parallel_and_ordinary_serial_synth_write_identical_files(tmp_path)
     outdirs = {variant: tmp_path / variant / "cdktf.out" for variant in VARIANTS}
     processes = {
         variant: subprocess.Popen(
-            [sys.executable, str(app / "main.py"), "--outdir", str(outdirs[variant]), "--jobs", jobs],
+            [sys.executable, str(app / "main.py"), "--outdir", str(outdirs[variant]), "--jobs", jobs, "--no-cache"],
             cwd=app,
             env=_env(eager),
             stdout=subprocess.PIPE,
