@@ -10,7 +10,7 @@ The key (`Inputs.environment_key`) covers, miss on doubt:
 - the environment's name and the bytes of its config file;
 - every file below `SOURCE_DIRECTORIES` and every file in `SOURCE_FILES` of the source root (path and bytes);
 - the Python version, the Node binary (`$JSII_NODE` or `node` on PATH: real path, size, mtime: no process
-  is started to ask its version), the versions of `PACKAGES` (read with importlib.metadata, never imported);
+  is started to ask its version), the versions of `PACKAGES` (from their dist-info directory names, never imported);
 - the app context (`stacks.app_context.APP_CONTEXT`), the environment variables in `ENVIRONMENT` and those
   starting with `CDKTF_` (except `CDKTF_OUTDIR`: the output's location is not part of its content);
 - the options that change output: the last layer (`--stack`), the bootstrap local-state directory and the
@@ -28,10 +28,11 @@ least recently used evicted (a hit touches its entry).
 """
 from __future__ import annotations
 
+import functools
 import hashlib
-import importlib.metadata
 import json
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -100,10 +101,28 @@ def source_digest(source_root: Path) -> str:
 
 
 def _version(package: str) -> str | None:
-    try:
-        return importlib.metadata.version(package)
-    except importlib.metadata.PackageNotFoundError:
-        return None
+    return _installed_versions().get(_normalized(package))
+
+
+@functools.cache
+def _installed_versions() -> dict[str, str]:
+    """Distribution → version, from the `<name>-<version>.dist-info` directory names on sys.path: what
+    importlib.metadata reads, without importing it (a third of the no-change synth's time)."""
+    versions: dict[str, str] = {}
+    for entry in sys.path:
+        try:
+            names = os.listdir(entry or ".")
+        except OSError:
+            continue
+        for name in names:
+            if name.endswith(".dist-info") and "-" in name:
+                distribution, _, version = name.removesuffix(".dist-info").partition("-")
+                versions.setdefault(_normalized(distribution), version)
+    return versions
+
+
+def _normalized(distribution: str) -> str:
+    return re.sub(r"[-_.]+", "_", distribution).lower()
 
 
 def _node_identity() -> list | None:

@@ -250,3 +250,34 @@ def test_a_full_hit_writes_the_same_bytes_as_a_fresh_synth_without_loading_jsii_
     assert not loaded & {"cdktf", "jsii", "constructs", "cdktf_cdktf_provider_google", "pydantic", "yaml", "constructs_lib"}
     run("fresh", "--no-cache")
     assert tree(tmp_path / "hit") == tree(tmp_path / "fresh") == tree(tmp_path / "cold")
+
+
+_opened: list[str] | None = None
+
+
+def _record_open(event: str, args: tuple) -> None:
+    if _opened is not None and event == "open" and isinstance(args[0], (str, Path)):
+        _opened.append(os.path.realpath(args[0]))
+
+
+def test_every_repository_file_a_synth_reads_is_in_the_key(configs, tmp_path):
+    """The key's declared inputs (SOURCE_FILES, SOURCE_DIRECTORIES) cover every file of the checkout that
+    building and synthesizing an environment opens (modules imported earlier are in stacks/ or constructs_lib/)."""
+    global _opened
+    from stacks.app import build_app
+
+    sys.addaudithook(_record_open)  # audit hooks cannot be removed: it records only while _opened is a list
+    _opened = []
+    try:
+        build_app([configs["dev"]], outdir=tmp_path / "out").synth()
+        opened = _opened
+    finally:
+        _opened = None
+    root = str(REPO_ROOT.resolve()) + os.sep
+    read = {path.removeprefix(root) for path in opened if path.startswith(root)}
+    assert read, "the audit hook saw no file of the checkout (the helm values at least are read)"
+    outside = sorted(
+        path for path in read
+        if path not in synth_cache.SOURCE_FILES and path.split(os.sep)[0] not in synth_cache.SOURCE_DIRECTORIES
+    )
+    assert outside == []
