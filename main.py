@@ -141,7 +141,7 @@ def _run(args: argparse.Namespace) -> int:
             jobs=jobs,
             eager_provider_import=eager,
             reused=reused if cache is not None else None,
-            built=(lambda name, part: _keep(cache.store, name, keys[name], part)) if cache is not None else None,
+            built=_storing(cache, keys, args.config_dir, files) if cache is not None else None,
         )
     except (ValueError, SynthError, RuntimeError) as exc:
         print(f"error: {exc}\nnothing was synthesized; {outdir} is unchanged", file=sys.stderr)
@@ -158,7 +158,26 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _storing(cache: SynthCache, keys: dict[str, str], config_dir: Path, files: dict[Path, bytes]):
+    """`synthesize(built=...)`: keep each built environment, unless an input changed while it was being
+    built (modules are imported and config files read after the key was computed): its entry would hold
+    output that does not match its key."""
+    unchanged: list[bool] = []
+
+    def built(name: str, part: Path) -> None:
+        if not unchanged:
+            unchanged.append(synth_cache.source_digest(ROOT) == cache.source and _environment_files(config_dir) == files)
+            if not unchanged[0]:
+                print("warning: the generator or a config file changed during synth; nothing was cached", file=sys.stderr)
+        if unchanged[0]:
+            _keep(cache.store, name, keys[name], part)
+
+    return built
+
+
 class _Exit(Exception):
+    """Leave `_run` with this exit code; the message has been printed."""
+
     def __init__(self, code: int) -> None:
         self.code = code
 

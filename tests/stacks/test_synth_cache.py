@@ -281,3 +281,14 @@ def test_every_repository_file_a_synth_reads_is_in_the_key(configs, tmp_path):
         if path not in synth_cache.SOURCE_FILES and path.split(os.sep)[0] not in synth_cache.SOURCE_DIRECTORIES
     )
     assert outside == []
+
+
+def test_an_input_edited_during_the_synth_is_not_cached_under_the_old_key(app, capsys, monkeypatch):
+    def editing_synth(configs, outdir, *args):
+        (app / "config" / "dev.yaml").write_text((app / "config" / "dev.yaml").read_text() + "\n# edited meanwhile\n")
+        fake_synth(configs, outdir, *args)
+
+    monkeypatch.setattr(synthesis, "_synth_here", editing_synth)
+    assert main.main(["--config-dir", str(app / "config"), "--outdir", str(app / "cdktf.out"), "--env", "dev"]) == 0
+    assert "changed during synth; nothing was cached" in capsys.readouterr().err
+    assert not (app / ".synth-cache" / "entries").exists()
