@@ -189,7 +189,7 @@ def _environment_files(config_dir: Path) -> dict[Path, bytes] | None:
         return {
             path: path.read_bytes()
             for path in sorted(config_dir.glob("*.yaml"))
-            if not path.name.startswith("_")  # as stacks/config.py load_configs: `_` files are not environments
+            if not path.name.startswith("_")  # as stacks/config_loading.py data_files (which imports pydantic)
         }
     except OSError:
         return None
