@@ -75,10 +75,19 @@ Timestamp = Annotated[str, AfterValidator(_rfc3339)]
 
 
 def _unique_key_loader() -> type[yaml.SafeLoader]:
-    """A SafeLoader that refuses duplicate keys, which plain YAML silently resolves to the last one."""
+    """A SafeLoader that refuses duplicate keys, which plain YAML silently resolves to the last one, and
+    anchors and aliases: expanded without limit, a few KB of nested aliases exhaust memory, and a config
+    that says each value where it applies is easier to review."""
 
     class Loader(yaml.SafeLoader):
-        pass
+        def compose_node(self, parent, index):
+            event = self.peek_event()
+            if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
+                kind, name = ("alias", f"*{event.anchor}") if isinstance(event, yaml.AliasEvent) else ("anchor", f"&{event.anchor}")
+                raise yaml.composer.ComposerError(
+                    None, None, f"YAML {kind} {name} is not supported; expected each value written out", event.start_mark
+                )
+            return super().compose_node(parent, index)
 
     def construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
         seen: dict[Any, int] = {}
@@ -212,4 +221,16 @@ def validate(model: type[Model], data: Any, source: str) -> Model:
         return model.model_validate(_freeze(data))
     except ValidationError as exc:
         lines = [_describe(model, error, source) for error in _without_typo_echoes(model, exc.errors())]
-        raise ConfigError("\n".join(lines)) from None
+        raise ConfigError(join_errors(lines)) from None
+
+
+# Per file: one with many bad entries would otherwise print megabytes; the first ones show what to fix.
+MAX_ERRORS_SHOWN = 50
+
+
+def join_errors(lines: list[str]) -> str:
+    """The first `MAX_ERRORS_SHOWN` lines, then how many more there are."""
+    if len(lines) <= MAX_ERRORS_SHOWN:
+        return "\n".join(lines)
+    hidden = len(lines) - MAX_ERRORS_SHOWN
+    return "\n".join(lines[:MAX_ERRORS_SHOWN] + [f"... and {hidden} more error{'s' if hidden > 1 else ''} not shown"])

@@ -283,3 +283,30 @@ def test_stack_matches_environment_names_containing_a_dash(with_staging_eu, monk
 def test_an_unknown_stack_lists_the_environments_and_layers(with_staging_eu, capsys):
     err = run_failing(with_staging_eu, capsys, "--stack", "staging-eu-netwrok", code=2)
     assert "error: --stack 'staging-eu-netwrok': expected <env>-<layer> with env one of dev, prod, staging, staging-eu and layer one of bootstrap, network" in err
+
+
+# ------------------------------------------------------------------------------ YAML aliases and long error lists
+
+
+def test_yaml_anchors_and_aliases_are_refused_before_anything_is_expanded(workspace, capsys):
+    laughs = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
+        f"{chr(98 + level)}: &{chr(98 + level)} [{', '.join(['*' + chr(97 + level)] * 9)}]\n" for level in range(9)
+    )
+    path = workspace / "config" / "dev.yaml"
+    path.write_text(laughs)  # expanded, 9**10 strings
+    err = run_failing(workspace, capsys, "--env", "dev", code=2)
+    assert f"{path}: line 1: invalid YAML: YAML anchor &a is not supported; expected each value written out" in err
+    text = (workspace / "config" / "prod.yaml").read_text()
+    (workspace / "config" / "prod.yaml").write_text(text + "\nextra: *nothing\n")
+    err = run_failing(workspace, capsys, "--env", "dev", code=2)
+    assert "prod.yaml: line" in err and "YAML alias *nothing is not supported" in err
+
+
+def test_a_file_with_many_bad_entries_shows_the_first_fifty_errors_and_counts_the_rest(workspace, capsys):
+    path = workspace / "config" / "dev.yaml"
+    labels = "".join(f"  Bad-Key-{index}: x\n" for index in range(60))  # within the 64 labels allowed
+    path.write_text(path.read_text().replace("labels:\n", f"labels:\n{labels}", 1))
+    err = run_failing(workspace, capsys, "--env", "dev", code=2)
+    errors = [line for line in err.splitlines() if line.startswith(str(path))]
+    assert len(errors) == 50
+    assert err.endswith("\n... and 10 more errors not shown\n")
