@@ -72,7 +72,9 @@ def raise_interrupted(signum, frame) -> None:
 
 def check_outdir(target: Path) -> None:
     """Refuse to replace anything synth did not create, or cannot delete once replaced."""
-    if target.is_symlink() or (target.exists() and not target.is_dir()):
+    if target.is_symlink():  # the swap would replace the link, not what it points to
+        raise SynthError(f"{target} is a symbolic link; point --outdir / $CDKTF_OUTDIR at the directory itself")
+    if target.exists() and not target.is_dir():
         raise SynthError(f"{target} is not a directory; point --outdir / $CDKTF_OUTDIR at a directory")
     if not target.exists():
         return
@@ -153,9 +155,9 @@ def atomic_directory(target: Path) -> Iterator[Path]:
 def replacing(target: Path) -> Iterator[Path]:
     """`atomic_directory(target)` after the safety checks, under the lock, with stale staging swept. An
     OSError (full disk, read-only or busy directory) becomes a SynthError naming the file."""
-    target = target.absolute()
     try:
-        check_outdir(target)
+        check_outdir(target.absolute())
+        target = target.resolve()
         target.parent.mkdir(parents=True, exist_ok=True)
         with output_lock(target):
             sweep_stale(target)

@@ -118,6 +118,13 @@ def test_an_outdir_that_is_a_file_is_refused(workspace, capsys):
     assert f"{workspace / 'notes.txt'} is not a directory" in err
 
 
+def test_an_outdir_that_is_a_symbolic_link_is_refused(workspace, capsys):
+    link = workspace / "cdktf.out" / "stacks" / "link"
+    link.symlink_to(workspace / "config")
+    err = run_failing(workspace, capsys, "--env", "dev", outdir=link)
+    assert f"{link} is a symbolic link; point --outdir / $CDKTF_OUTDIR at the directory itself" in err
+
+
 def test_a_successful_run_marks_its_output_and_sweeps_stale_staging_of_its_own(workspace, capsys, monkeypatch):
     monkeypatch.setattr(synthesis, "_synth_here", fake_synth)
     for stale in (".cdktf.out.new-killed", ".cdktf.out.old-4242"):
