@@ -47,8 +47,8 @@ def build_environment(
         data.add_dependency(cluster)
         stacks.append(data)
     if "observability" in wanted:
-        observability = ObservabilityStack(app, env)
-        observability.add_dependency(bootstrap)
+        observability = ObservabilityStack(app, env, cluster=cluster.outputs)
+        observability.add_dependency(data)
         stacks.append(observability)
     return stacks
 

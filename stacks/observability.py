@@ -1,5 +1,7 @@
 """`<env>-observability`: where alerts go, and the outside-in check that the platform answers.
 
+Applied after the data layer: the in-cluster monitoring it installs scrapes the services the data layer runs.
+
 E-mail channels come from `notifications.emails`. Slack and PagerDuty need credentials, which never enter
 Terraform state: they are wired in Alertmanager/Grafana from Secret Manager, not here.
 """
@@ -11,13 +13,14 @@ from constructs_lib.cdk import App, google
 from constructs_lib.uptime_alert import UptimeAlert, UptimeAlertProps
 from stacks.base import LayerStack
 from stacks.config import EnvironmentConfig
+from stacks.contracts import ClusterOutputs
 from stacks.naming import DeliveryNames
 
 
 class ObservabilityStack(LayerStack):
     layer = "observability"
 
-    def __init__(self, scope: App, env: EnvironmentConfig) -> None:
+    def __init__(self, scope: App, env: EnvironmentConfig, *, cluster: ClusterOutputs) -> None:
         super().__init__(scope, env)
         channels = [
             google.monitoring_notification_channel.MonitoringNotificationChannel(
