@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Mapping
 
 import yaml
 
@@ -39,6 +40,9 @@ class HelmReleaseProps:
     namespace: str
     values_files: tuple[Path, ...]
     """Applied in order, later files override earlier ones (base first, then the environment's)."""
+    derived_values: Mapping[str, Any] = field(default_factory=dict)
+    """Values computed from configuration and naming (mirror registries, service accounts, sizes), applied
+    after the files. Default: none. Never a secret: they are written into the synthesized JSON."""
     create_namespace: bool = True
     """Default: on; the release owns its namespace."""
     timeout_seconds: int = 600
@@ -63,6 +67,8 @@ class HelmRelease(Construct):
             raise ValueError(f"{where}: values_files is empty; keep at least the reviewed base values file")
         # Parsed and re-dumped: comments stay in the repository, and a comment-only edit is no Helm upgrade.
         self.values = [load_values(path, where) for path in props.values_files]
+        if props.derived_values:
+            self.values.append(dict(props.derived_values))
         self.release = helm.release.Release(
             self,
             "release",
