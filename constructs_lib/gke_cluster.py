@@ -25,17 +25,15 @@ from constructs_lib.workload_identity import workload_pool
 
 _NAME = re.compile(r"^[a-z]([a-z0-9-]{0,38}[a-z0-9])?$")
 LOGGING_COMPONENTS = ("SYSTEM_COMPONENTS", "WORKLOADS", "APISERVER")
+# What GKE collects into Cloud Monitoring: its system metrics and the Google-managed control plane, which no
+# pod can scrape. Object state (kube-state-metrics) and the kubelet/cAdvisor are scraped by the in-cluster
+# Prometheus of the observability layer, so the POD/DEPLOYMENT/STATEFULSET/DAEMONSET/HPA/STORAGE and
+# KUBELET/CADVISOR packages stay off: each target has one collector (docs/observability.md).
 MONITORING_COMPONENTS = (
     "SYSTEM_COMPONENTS",
     "APISERVER",
     "SCHEDULER",
     "CONTROLLER_MANAGER",
-    "STORAGE",
-    "POD",
-    "DEPLOYMENT",
-    "STATEFULSET",
-    "DAEMONSET",
-    "HPA",
 )
 CLOUD_PLATFORM_SCOPE = "https://www.googleapis.com/auth/cloud-platform"
 

@@ -46,6 +46,7 @@ IMAGE_REGISTRIES: Mapping[tuple[str, ...], str] = {
     ("prometheus", "prometheusSpec", "image", "registry"): "quay.io",
     ("alertmanager", "alertmanagerSpec", "image", "registry"): "quay.io",
     ("prometheus-node-exporter", "image", "registry"): "quay.io",
+    ("kube-state-metrics", "image", "registry"): "registry.k8s.io",
     ("grafana", "image", "registry"): "docker.io",
     ("grafana", "sidecar", "image", "registry"): "quay.io",
 }

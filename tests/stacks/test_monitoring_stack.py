@@ -18,6 +18,7 @@ from constructs_lib.monitoring_stack import (
 from stacks.in_cluster_monitoring import values_files
 from stacks.naming import DeliveryNames
 from tests.conftest import ENVIRONMENTS as ENVS
+from tests.k8s.monitoring import render_release
 from tests.stacks.test_data import _exists_upstream, deep_merge, leaves, load
 
 LAYER = "observability"
@@ -27,6 +28,7 @@ FREE_FORM = {
     ("grafana", "grafana.ini"): "Grafana's own ini file, section by section",
     ("alertmanager", "config"): "Alertmanager's own configuration file",
     ("grafana", "containerSecurityContext"): "a Kubernetes SecurityContext; upstream sets only some fields",
+    ("grafana", "sidecar", "securityContext"): "a Kubernetes SecurityContext; upstream sets only some fields",
     ("prometheus-node-exporter", "containerSecurityContext"): "a Kubernetes SecurityContext; upstream sets only some fields",
     ("prometheusOperator", "logFormat"): "documented upstream as a commented-out key",
     ("grafana", "serviceAccount", "annotations"): "documented upstream as a commented-out key (a free map)",
@@ -246,3 +248,119 @@ def test_no_secret_value_reaches_the_synthesized_stack(synthesized, env):
     text = json.dumps(synthesized.stack(env, LAYER))
     for marker in ("hooks.slack.com", "BEGIN PRIVATE KEY", "adminPassword", "GF_SECURITY_ADMIN_PASSWORD\""):
         assert marker not in text
+
+
+# --- the release as its real chart renders it -----------------------------------------------------------------
+
+POD_KINDS = ("Deployment", "DaemonSet", "StatefulSet", "Job")
+PRIVILEGED_NAMESPACE = "node-exporter"
+
+
+@pytest.fixture(scope="module")
+def rendered(synthesized, third_party_dir) -> dict[str, list[dict]]:
+    return {env: render_release(synthesized, env, third_party_dir) for env in ENVS}
+
+
+def _pod_specs(objects):
+    for obj in objects:
+        if obj["kind"] in POD_KINDS:
+            yield obj, obj["spec"]["template"]["spec"]
+        elif obj["kind"] in ("Prometheus", "Alertmanager"):
+            yield obj, obj["spec"]  # the operator builds the StatefulSet from this spec
+
+
+def _images(node):
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "image" and isinstance(value, str):
+                yield value
+            else:
+                yield from _images(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _images(item)
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_every_rendered_image_comes_from_an_artifact_registry_mirror(rendered, configs, env):
+    names = DeliveryNames.of(configs[env])
+    mirrors = tuple(f"{names.mirror_url(upstream)}/" for upstream in set(IMAGE_REGISTRIES.values()))
+    images = {image for obj in rendered[env] for image in _images(obj)}
+    # The operator's arguments name the images it starts itself (config reloader, Thanos).
+    for obj in rendered[env]:
+        if obj["kind"] == "Deployment" and obj["metadata"]["name"].endswith("-operator"):
+            for arg in obj["spec"]["template"]["spec"]["containers"][0]["args"]:
+                if arg.startswith(("--prometheus-config-reloader=", "--thanos-default-base-image=")):
+                    images.add(arg.partition("=")[2])
+    assert images
+    outside = sorted(image for image in images if not image.startswith(mirrors))
+    assert not outside, f"images outside the Artifact Registry mirrors: {outside}"
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_only_node_exporter_needs_the_host_and_only_in_its_own_namespace(rendered, env):
+    for obj, spec in _pod_specs(rendered[env]):
+        host = [key for key in ("hostNetwork", "hostPID", "hostIPC") if spec.get(key)]
+        host += [f"hostPath {v['name']}" for v in spec.get("volumes", []) if "hostPath" in v]
+        where = f"{obj['kind']}/{obj['metadata']['name']}"
+        if host:
+            assert obj["metadata"]["namespace"] == PRIVILEGED_NAMESPACE, f"{where} uses {host} outside {PRIVILEGED_NAMESPACE}"
+            assert "node-exporter" in obj["metadata"]["name"], f"{where} uses {host}"
+        else:
+            assert obj["metadata"]["namespace"] == "monitoring", f"{where} belongs in monitoring"
+    node_exporters = [obj for obj, _ in _pod_specs(rendered[env]) if obj["metadata"]["namespace"] == PRIVILEGED_NAMESPACE]
+    assert [obj["kind"] for obj in node_exporters] == ["DaemonSet"]
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_every_pod_in_monitoring_meets_the_restricted_pod_security_profile(rendered, env):
+    for obj, spec in _pod_specs(rendered[env]):
+        if obj["metadata"]["namespace"] != "monitoring":
+            continue
+        where = f"{obj['kind']}/{obj['metadata']['name']}"
+        pod = spec.get("securityContext", {})
+        containers = [*spec.get("containers", []), *spec.get("initContainers", [])]
+        if obj["kind"] in ("Prometheus", "Alertmanager"):
+            containers = []  # the operator adds its containers with a restricted context of its own
+        assert pod.get("runAsNonRoot") is True or all(
+            c.get("securityContext", {}).get("runAsNonRoot") for c in containers
+        ), f"{where}: runAsNonRoot"
+        assert pod.get("seccompProfile", {}).get("type") == "RuntimeDefault" or all(
+            c.get("securityContext", {}).get("seccompProfile", {}).get("type") == "RuntimeDefault" for c in containers
+        ), f"{where}: seccomp RuntimeDefault"
+        for container in containers:
+            context = container.get("securityContext", {})
+            assert context.get("allowPrivilegeEscalation") is False, f"{where}/{container['name']}: allowPrivilegeEscalation"
+            assert context.get("capabilities", {}).get("drop") == ["ALL"], f"{where}/{container['name']}: drop ALL"
+            assert not context.get("capabilities", {}).get("add"), f"{where}/{container['name']}: adds capabilities"
+            assert context.get("readOnlyRootFilesystem") is True, f"{where}/{container['name']}: read-only root"
+            assert container.get("resources", {}).get("limits"), f"{where}/{container['name']}: no limits"
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_the_rendered_release_holds_no_credential(rendered, env):
+    secrets = [obj for obj in rendered[env] if obj["kind"] == "Secret"]
+    # The only Secret is Alertmanager's configuration: receivers name files, never keys or URLs.
+    assert [s["metadata"]["name"] for s in secrets] == ["alertmanager-kube-prometheus-stack-alertmanager"]
+    for obj in rendered[env]:
+        if obj["kind"] in POD_KINDS:
+            for container in obj["spec"]["template"]["spec"]["containers"]:
+                env_vars = {e["name"]: e for e in container.get("env", [])}
+                assert "GF_SECURITY_ADMIN_PASSWORD" not in env_vars
+                assert "REQ_PASSWORD" not in env_vars
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_grafana_loads_the_dashboards_the_observability_layer_writes(rendered, synthesized, env):
+    from constructs_lib.monitoring_stack import DASHBOARD_LABEL
+    from stacks.in_cluster_monitoring import dashboard_files
+
+    (grafana,) = [o for o in rendered[env] if o["kind"] == "Deployment" and o["metadata"]["name"].endswith("-grafana")]
+    sidecar = {c["name"]: c for c in grafana["spec"]["template"]["spec"]["containers"]}["grafana-sc-dashboard"]
+    sidecar_env = {e["name"]: e.get("value") for e in sidecar["env"]}
+    assert (sidecar_env["LABEL"], sidecar_env["LABEL_VALUE"]) == DASHBOARD_LABEL
+    assert sidecar_env.get("NAMESPACE") in (None, "monitoring")
+    maps = synthesized.resources(env, LAYER, "kubernetes_config_map_v1").values()
+    dashboards = {name for m in maps if m["metadata"]["labels"] == {DASHBOARD_LABEL[0]: DASHBOARD_LABEL[1]} for name in m["data"]}
+    assert dashboards == {path.name for path in dashboard_files()}
+    assert all(m["metadata"]["namespace"] == "monitoring" for m in maps)
