@@ -38,7 +38,15 @@ from constructs_lib.limits import (
     SslProfile,
     VulnerabilityMode,
 )
-from stacks.components import COMPONENTS, backup_namespaces
+from stacks.components import COMPONENTS, backup_namespaces, database_components
+from stacks.databases import (
+    RESERVED_CONNECTIONS,
+    ConnectionPool,
+    default_max_connections,
+    pool_connections,
+    required_max_connections,
+    tier_memory_mb,
+)
 from stacks.config_loading import (  # noqa: F401 - ConfigError is part of this module's interface
     Cidr,
     ConfigError,
@@ -73,6 +81,8 @@ Domain = Annotated[str, pattern(DOMAIN_PATTERN, "a lower-case DNS name without t
 K8sName = Annotated[str, pattern(K8S_NAME_PATTERN, "a Kubernetes DNS label: lower-case letters, digits or '-'")]
 ShortName = Annotated[str, pattern(r"^[a-z][a-z0-9-]{0,19}$", "1-20 lower-case letters, digits or '-', starting with a letter")]
 Zone = Annotated[str, pattern(r"^[a-z]+-[a-z]+[0-9]+-[a-z]$", "a GCP zone such as europe-west4-a")]
+# Cloud SQL keeps write-ahead logs for point-in-time recovery at most this many days, per edition.
+MAX_PITR_DAYS = {"ENTERPRISE": 7, "ENTERPRISE_PLUS": 35}
 
 
 # --- bootstrap layer -----------------------------------------------------------------------------------
@@ -524,6 +534,139 @@ def _known_workloads(value: Mapping[str, WorkloadIdentityBinding]) -> Mapping[st
     return {**DEFAULT_WORKLOADS, **value}
 
 
+# --- data layer ----------------------------------------------------------------------------------------
+
+
+class CloudSqlBackupsConfig(StrictModel):
+    """Automated backups and point-in-time recovery (always on: the API leaves PITR off unless asked)."""
+
+    start_time: Annotated[str, pattern(r"^([01][0-9]|2[0-3]):00$", "a full hour HH:00 in UTC, e.g. 02:00")] = Field(
+        default="02:00", description="Start of the 4-hour daily backup window (UTC). Default: 02:00."
+    )
+    retained_backups: int = Field(default=14, ge=1, le=365, description="Daily backups kept. Default: 14.")
+    transaction_log_retention_days: int = Field(
+        default=7, ge=1, le=MAX_PITR_DAYS["ENTERPRISE_PLUS"],
+        description="Days of write-ahead log kept for point-in-time recovery (at most 7 on ENTERPRISE, 35 on "
+        "ENTERPRISE_PLUS). Default: 7.",
+    )
+    location: Region | None = Field(
+        default=None,
+        description="Region backups are stored in, another than the instance's: the cross-region copy the DR "
+        "plan restores from (docs/dr.md). Required in prod. Default: none (the multi-region nearest the instance).",
+    )
+
+
+class CloudSqlMaintenanceConfig(StrictModel):
+    """When Cloud SQL may restart the instance for updates."""
+
+    day: int = Field(default=7, ge=1, le=7, description="Day of week, 1 = Monday … 7 = Sunday (UTC). Default: 7.")
+    hour: int = Field(default=4, ge=0, le=23, description="Start hour (UTC) of the 1-hour window. Default: 4.")
+    update_track: Literal["canary", "stable", "week5"] = Field(
+        default="stable",
+        description="canary: updates a week earlier; stable (default): the normal release; week5: the fifth week.",
+    )
+
+
+class ConnectionPoolConfig(StrictModel):
+    """The pools one database-using component opens (the connection arithmetic, stacks/databases.py)."""
+
+    pods: int = Field(ge=1, le=1000, description="Most pods at once (replicas or the autoscaler's maximum).")
+    max_conns: int = Field(ge=1, le=1000, description="Maximum connections of each pool (one pool per database it uses).")
+
+
+# Every component that uses a database (stacks/components.py) with its pool bounds; `connection_pools:`
+# overrides entries.
+DEFAULT_CONNECTION_POOLS: Mapping[str, ConnectionPoolConfig] = {
+    c.name: ConnectionPoolConfig(pods=2, max_conns=5) for c in database_components()
+}
+
+
+def _known_pools(value: Mapping[str, ConnectionPoolConfig]) -> Mapping[str, ConnectionPoolConfig]:
+    unknown = sorted(set(value) - set(DEFAULT_CONNECTION_POOLS))
+    if unknown:
+        raise ValueError(
+            f"{unknown[0]}: is not a component that uses a database; expected one of: {', '.join(DEFAULT_CONNECTION_POOLS)}"
+        )
+    return {**DEFAULT_CONNECTION_POOLS, **value}
+
+
+class CloudSqlConfig(StrictModel):
+    """The Cloud SQL for PostgreSQL instance: private IP only, IAM authentication, CMEK, PITR."""
+
+    database_version: Literal["POSTGRES_16", "POSTGRES_17"] = Field(
+        default="POSTGRES_17", description="PostgreSQL major version. Default: POSTGRES_17."
+    )
+    edition: Literal["ENTERPRISE", "ENTERPRISE_PLUS"] = Field(
+        default="ENTERPRISE",
+        description="ENTERPRISE (default) with db-custom-* tiers, or ENTERPRISE_PLUS with db-perf-optimized-N-* tiers.",
+    )
+    tier: Annotated[str, pattern(r"^db-(custom|perf-optimized-N)-[0-9]+-[0-9]+$", "db-custom-<cpus>-<memory MB> or db-perf-optimized-N-<cpus>-<memory MB>")] = Field(
+        default="db-custom-2-7680", description="Machine shape; its memory bounds max_connections. Default: db-custom-2-7680."
+    )
+    disk_size_gb: int = Field(
+        default=20, ge=10, le=65536, description="Initial SSD size; it grows automatically (never shrinks). Default: 20."
+    )
+    availability: Literal["REGIONAL", "ZONAL"] = Field(
+        default="REGIONAL",
+        description="REGIONAL (default): a standby in another zone with automatic failover. ZONAL needs "
+        "availability_reason and is refused outside tier dev.",
+    )
+    availability_reason: str | None = Field(default=None, min_length=10, description="Required when availability is ZONAL.")
+    backups: CloudSqlBackupsConfig = CloudSqlBackupsConfig()
+    maintenance: CloudSqlMaintenanceConfig = CloudSqlMaintenanceConfig()
+    connection_pools: Annotated[Mapping[str, ConnectionPoolConfig], AfterValidator(_known_pools)] = Field(
+        default_factory=lambda: dict(DEFAULT_CONNECTION_POOLS),
+        description="Component → its pool bounds, for max_connections. Default: DEFAULT_CONNECTION_POOLS (2 pods x "
+        "5 connections each); list only the components that differ.",
+    )
+    connection_headroom_percent: int = Field(
+        default=25, ge=0, le=200,
+        description="Extra connections above every pool at its maximum, in percent (rolling updates, schema "
+        "jobs, operators). Default: 25.",
+    )
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "CloudSqlConfig":
+        if self.availability == "ZONAL" and not self.availability_reason:
+            raise ValueError(
+                "availability: ZONAL needs availability_reason (at least 10 characters) explaining why the "
+                "database may go down with its zone"
+            )
+        tier_family = "db-perf-optimized-N-" if self.edition == "ENTERPRISE_PLUS" else "db-custom-"
+        if not self.tier.startswith(tier_family):
+            raise ValueError(f"tier: {self.tier!r} is not offered by edition {self.edition}; expected {tier_family}<cpus>-<memory MB>")
+        if self.backups.transaction_log_retention_days > MAX_PITR_DAYS[self.edition]:
+            raise ValueError(
+                f"backups.transaction_log_retention_days: {self.backups.transaction_log_retention_days} exceeds "
+                f"{MAX_PITR_DAYS[self.edition]}, the most edition {self.edition} keeps; expected 1-{MAX_PITR_DAYS[self.edition]}"
+            )
+        budget = default_max_connections(tier_memory_mb(self.tier))
+        if self.max_connections > budget:
+            raise ValueError(
+                f"connection_pools: need max_connections {self.max_connections} "
+                f"({pool_connections(self.pools())} pool connections + {self.connection_headroom_percent}% headroom "
+                f"+ {RESERVED_CONNECTIONS} reserved), but tier {self.tier} allows {budget}; expected a tier with "
+                "more memory or smaller pools"
+            )
+        return self
+
+    def pools(self) -> tuple[ConnectionPool, ...]:
+        """The connection pools of every database-using component, as the arithmetic counts them."""
+        return tuple(
+            ConnectionPool(
+                component=component.name,
+                pods=self.connection_pools[component.name].pods,
+                pools_per_pod=len(component.databases),
+                max_conns=self.connection_pools[component.name].max_conns,
+            )
+            for component in database_components()
+        )
+
+    @property
+    def max_connections(self) -> int:
+        return required_max_connections(self.pools(), headroom_percent=self.connection_headroom_percent)
+
+
 # --- observability layer -------------------------------------------------------------------------------
 
 
@@ -591,6 +734,7 @@ class EnvironmentConfig(StrictModel):
         description="Component → Kubernetes namespace and service account bound to its Google service account. "
         "Default: DEFAULT_WORKLOADS; list only the components whose KSA differs.",
     )
+    cloud_sql: CloudSqlConfig = CloudSqlConfig()
 
     @model_validator(mode="after")
     def _node_pool_zones(self) -> "EnvironmentConfig":
@@ -641,6 +785,26 @@ class EnvironmentConfig(StrictModel):
             raise ValueError(
                 f"cluster.binary_authorization: got {self.cluster.binary_authorization!r}; tier 'prod' must block "
                 "images outside the allowlist; expected ENFORCE"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _cloud_sql_durability(self) -> "EnvironmentConfig":
+        sql = self.cloud_sql
+        if self.tier != "dev" and sql.availability != "REGIONAL":
+            raise ValueError(
+                f"cloud_sql.availability: got {sql.availability!r}; tier {self.tier!r} keeps a standby in another "
+                "zone; expected REGIONAL"
+            )
+        if sql.backups.location == self.region:
+            raise ValueError(
+                f"cloud_sql.backups.location: {sql.backups.location!r} is the instance's own region; expected another "
+                "region (the copy that survives a regional outage), or no location"
+            )
+        if self.tier == "prod" and not sql.backups.location:
+            raise ValueError(
+                "cloud_sql.backups.location: not set; tier 'prod' keeps its backups in a second region for disaster "
+                f"recovery; expected a region other than {self.region}"
             )
         return self
 
