@@ -1,5 +1,6 @@
-"""`<env>-data`: in-cluster data-plane services installed with Helm. Today: KEDA, which scales the
-workers on Temporal task-queue depth and the AI server on its request backlog.
+"""`<env>-data`: the platform namespaces (stacks/namespaces.py: Pod Security labels, quotas, default-deny
+and the allowed flows), then the in-cluster data-plane services installed with Helm into them. Today: KEDA,
+which scales the workers on Temporal task-queue depth and the AI server on its request backlog.
 
 The Helm and Kubernetes providers reach the cluster's DNS endpoint and authenticate with the
 gke-gcloud-auth-plugin exec plugin (ClusterAccess): no token in state, no kubeconfig read or written.
@@ -10,7 +11,10 @@ from pathlib import Path
 
 from constructs_lib.cdk import App
 from constructs_lib.cluster_access import ClusterAccess, ClusterAccessProps
+from constructs_lib.dependencies import depend_on
 from constructs_lib.helm_release import HelmRelease, HelmReleaseProps
+from constructs_lib.platform_namespaces import PlatformNamespace, PlatformNamespaceProps
+from stacks import namespaces as platform_namespaces
 from stacks.base import LayerStack
 from stacks.config import EnvironmentConfig
 from stacks.contracts import ClusterOutputs
@@ -38,7 +42,11 @@ class DataStack(LayerStack):
             "cluster-access",
             ClusterAccessProps(endpoint=cluster.endpoint),
         )
-        HelmRelease(
+        self.namespaces = {
+            name: PlatformNamespace(self, f"namespace-{name}", PlatformNamespaceProps(manifests=tuple(objects)))
+            for name, objects in platform_namespaces.environment_manifests(env).items()
+        }
+        keda = HelmRelease(
             self,
             "keda",
             HelmReleaseProps(
@@ -47,7 +55,7 @@ class DataStack(LayerStack):
                 repository=KEDA_REPOSITORY,
                 version=KEDA_VERSION,
                 namespace=KEDA_NAMESPACE,
-                create_namespace=True,
                 values_files=keda_values_files(env.name),
             ),
         )
+        depend_on(keda, self.namespaces[KEDA_NAMESPACE])
