@@ -39,8 +39,9 @@ class HelmReleaseProps:
     namespace: str
     values_files: tuple[Path, ...]
     """Applied in order, later files override earlier ones (base first, then the environment's)."""
-    create_namespace: bool = True
-    """Default: on; the release owns its namespace."""
+    create_namespace: bool = False
+    """Default: off; the data layer creates every platform namespace with its guard rails
+    (stacks/namespaces.py), and the release depends on it."""
     timeout_seconds: int = 600
     """How long Helm waits for the release to become ready. Default: 600."""
     atomic: bool = True

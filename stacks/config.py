@@ -47,6 +47,7 @@ from stacks.databases import (
     required_max_connections,
     tier_memory_mb,
 )
+from stacks.namespaces import namespace_names
 from stacks.config_loading import (  # noqa: F401 - ConfigError is part of this module's interface
     Cidr,
     ConfigError,
@@ -666,6 +667,39 @@ class CloudSqlConfig(StrictModel):
     def max_connections(self) -> int:
         return required_max_connections(self.pools(), headroom_percent=self.connection_headroom_percent)
 
+# --- data layer: platform namespaces --------------------------------------------------------------------
+
+CpuQuantity = Annotated[str, pattern(r"^([1-9][0-9]*|[0-9]+m|[0-9]+\.[0-9]+)$", "a CPU quantity such as 4, 500m or 1.5")]
+MemoryQuantity = Annotated[str, pattern(r"^[1-9][0-9]*(Mi|Gi|Ti)$", "a memory quantity such as 512Mi or 8Gi")]
+
+
+class NamespaceQuotaConfig(StrictModel):
+    """Overrides of one namespace's ResourceQuota (stacks/namespaces.py holds the prod-sized defaults)."""
+
+    requests_cpu: CpuQuantity | None = Field(default=None, description="Sum of CPU requests. Default: the table's.")
+    requests_memory: MemoryQuantity | None = Field(default=None, description="Sum of memory requests. Default: the table's.")
+    limits_memory: MemoryQuantity | None = Field(default=None, description="Sum of memory limits. Default: the table's.")
+    pods: int | None = Field(default=None, ge=1, le=5000, description="Number of pods. Default: the table's.")
+
+
+PLATFORM_NAMESPACES = namespace_names()
+
+
+def _known_namespaces(value: Mapping[str, NamespaceQuotaConfig]) -> Mapping[str, NamespaceQuotaConfig]:
+    unknown = sorted(set(value) - set(PLATFORM_NAMESPACES))
+    if unknown:
+        raise ValueError(f"{unknown[0]}: not a platform namespace; expected one of: {', '.join(PLATFORM_NAMESPACES)}")
+    return value
+
+
+class NamespacesConfig(StrictModel):
+    """The platform namespaces the data layer creates (stacks/namespaces.py)."""
+
+    quotas: Annotated[Mapping[str, NamespaceQuotaConfig], AfterValidator(_known_namespaces)] = Field(
+        default_factory=dict,
+        description="Namespace -> ResourceQuota overrides where an environment is smaller than prod. Default: none.",
+    )
+
 
 # --- observability layer -------------------------------------------------------------------------------
 
@@ -735,6 +769,7 @@ class EnvironmentConfig(StrictModel):
         "Default: DEFAULT_WORKLOADS; list only the components whose KSA differs.",
     )
     cloud_sql: CloudSqlConfig = CloudSqlConfig()
+    namespaces: NamespacesConfig = NamespacesConfig()
 
     @model_validator(mode="after")
     def _node_pool_zones(self) -> "EnvironmentConfig":
