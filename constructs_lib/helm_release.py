@@ -5,7 +5,7 @@ import copy
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping
+from typing import Any, Mapping
 
 import yaml
 
@@ -125,6 +125,9 @@ class HelmReleaseProps:
     create_namespace: bool = False
     """Default: off; the data layer creates every platform namespace with its guard rails
     (stacks/namespaces.py), and the release depends on it."""
+    derived_values: Mapping[str, Any] = field(default_factory=dict)
+    """Values computed from configuration and naming (mirror registries, service accounts, sizes), applied
+    after the files. Default: none. Never a secret: they are written into the synthesized JSON."""
     timeout_seconds: int = 600
     """How long Helm waits for the release to become ready. Default: 600."""
     atomic: bool = True
@@ -156,6 +159,8 @@ class HelmRelease(Construct):
             apply_set_values(merge_values(self.values), props.set_values)
         except ValueError as exc:
             raise ValueError(f"{where}: {exc}") from None
+        if props.derived_values:
+            self.values.append(dict(props.derived_values))
         self.release = helm.release.Release(
             self,
             "release",

@@ -804,6 +804,35 @@ class ObservabilityConfig(StrictModel):
     slo: SloConfig = SloConfig()
     log_archive: LogArchiveConfig = LogArchiveConfig()
     log_analytics: LogAnalyticsConfig = LogAnalyticsConfig()
+class PrometheusStorageConfig(StrictModel):
+    """The in-cluster Prometheus (kube-prometheus-stack): how long and how much it keeps."""
+
+    retention_days: int = Field(
+        default=15, ge=1, le=90,
+        description="Days of samples kept; longer history belongs in Cloud Monitoring. Default: 15.",
+    )
+    storage_gib: int = Field(
+        default=50, ge=10, le=2000,
+        description="Persistent disk per replica. Size-based retention stops at 85 % of it, so the disk never fills. Default: 50.",
+    )
+
+
+class AlertmanagerStorageConfig(StrictModel):
+    """Alertmanager's silences and notification log."""
+
+    storage_gib: int = Field(default=2, ge=1, le=50, description="Persistent disk per replica. Default: 2.")
+
+
+class MonitoringStackConfig(StrictModel):
+    """Prometheus, Grafana and Alertmanager in the cluster (observability layer, kube-prometheus-stack)."""
+
+    prometheus: PrometheusStorageConfig = PrometheusStorageConfig()
+    alertmanager: AlertmanagerStorageConfig = AlertmanagerStorageConfig()
+    storage_class: Literal["standard-rwo", "premium-rwo"] = Field(
+        default="standard-rwo",
+        description="GKE storage class of the Prometheus and Alertmanager disks (balanced or SSD persistent disk). "
+        "Default: standard-rwo.",
+    )
 
 
 # --- the environment -----------------------------------------------------------------------------------
@@ -859,6 +888,10 @@ class EnvironmentConfig(StrictModel):
     cloud_sql: CloudSqlConfig = CloudSqlConfig()
     namespaces: NamespacesConfig = NamespacesConfig()
     observability: ObservabilityConfig = ObservabilityConfig()
+    monitoring_stack: MonitoringStackConfig = Field(
+        default_factory=MonitoringStackConfig,
+        description="In-cluster Prometheus, Grafana and Alertmanager. Default: 15 days / 50 GiB on standard-rwo.",
+    )
 
     @model_validator(mode="after")
     def _node_pool_zones(self) -> "EnvironmentConfig":
@@ -877,6 +910,27 @@ class EnvironmentConfig(StrictModel):
             raise ValueError(
                 f"labels: {len(self.labels)} labels; at most {MAX_LABELS - 4} (GCP allows {MAX_LABELS} per resource and "
                 "the platform adds env, layer, managed_by and component)"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _platform_workloads_stay_in_their_namespace(self) -> "EnvironmentConfig":
+        # A Terraform layer installs platform components into their table namespace; only the KSA name may differ.
+        for component in COMPONENTS:
+            binding = self.workloads[component.name]
+            if component.delivery == "platform" and binding.namespace != component.namespace:
+                raise ValueError(
+                    f"workloads.{component.name}.namespace: {binding.namespace!r}; platform component {component.name} "
+                    f"is installed into {component.namespace!r} by its layer; expected {component.namespace!r}"
+                )
+        return self
+
+    @model_validator(mode="after")
+    def _dev_never_pages(self) -> "EnvironmentConfig":
+        if self.tier == "dev" and self.notifications.pagerduty_services:
+            raise ValueError(
+                f"notifications.pagerduty_services: got {list(self.notifications.pagerduty_services)!r}; tier 'dev' never "
+                "pages a human (its alerts go to Slack); expected an empty list"
             )
         return self
 

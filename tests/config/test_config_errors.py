@@ -223,6 +223,29 @@ CASES = {
     "dev paging a human": (
         "dev", set_path("notifications.pagerduty_services", ["platform-dev"]),
         ["dev.yaml", "notifications.pagerduty_services", "platform-dev", "never pages a human"],
+    "Prometheus retention beyond the in-cluster maximum": (
+        "prod", set_path("monitoring_stack.prometheus.retention_days", 400),
+        ["prod.yaml", "monitoring_stack.prometheus.retention_days", "400", "less than or equal to 90"],
+    ),
+    "Prometheus disk too small": (
+        "dev", set_path("monitoring_stack.prometheus.storage_gib", 5),
+        ["dev.yaml", "monitoring_stack.prometheus.storage_gib", "5", "greater than or equal to 10"],
+    ),
+    "unknown monitoring storage class": (
+        "staging", set_path("monitoring_stack.storage_class", "standard"),
+        ["staging.yaml", "monitoring_stack.storage_class", "'standard'", "'standard-rwo' or 'premium-rwo'"],
+    ),
+    "monitoring_stack typo": (
+        "dev", rename_key("monitoring_stack.prometheus", "promethus"),
+        ["dev.yaml", "monitoring_stack.promethus", "unknown field", "did you mean 'prometheus'"],
+    ),
+    "dev pages a human": (
+        "dev", set_path("notifications.pagerduty_services", ["platform-dev"]),
+        ["dev.yaml", "notifications.pagerduty_services", "'platform-dev'", "never pages"],
+    ),
+    "monitoring service account moved out of its namespace": (
+        "staging", set_path("workloads", {"grafana": {"namespace": "apps", "service_account": "grafana"}}),
+        ["staging.yaml", "workloads.grafana.namespace", "'apps'", "expected 'monitoring'"],
     ),
 }
 

@@ -11,6 +11,7 @@ import pytest
 from k8s import render as k8s_render
 from stacks.cluster import GPU_TAINT, WORKERS_TAINT
 from stacks.components import app_components
+from tests.k8s.monitoring import release_monitors
 
 # The pod-owning objects each overlay must render, as (kind, name, component). Nothing else may run pods.
 WORKLOADS = {
@@ -178,13 +179,15 @@ class TestWorkload:
         obj = _workload(rendered, overlay, kind, name)
         labels = _pod_labels(obj)
         assert labels.get("platform.example.com/metrics") == "true", "allow-metrics-scrape must select it"
-        monitors = [m for m in k8s_render.live_objects(rendered, overlay, "PodMonitor") if _selects(m["spec"]["selector"], labels)]
+        # The monitors live in the kube-prometheus-stack release (one definition per target), not in the overlays.
+        namespace = obj["metadata"]["namespace"]
+        monitors = [m for m in release_monitors("additionalPodMonitors", namespace) if _selects(m["selector"], labels)]
         services = [s for s in k8s_render.live_objects(rendered, overlay, "Service")
-                    if s["metadata"]["namespace"] == obj["metadata"]["namespace"]
+                    if s["metadata"]["namespace"] == namespace
                     and _selects({"matchLabels": s["spec"].get("selector")}, labels)]
-        monitors += [m for m in k8s_render.live_objects(rendered, overlay, "ServiceMonitor") for s in services
-                     if _selects(m["spec"]["selector"], s["metadata"].get("labels", {}))]
-        assert monitors, f"no ServiceMonitor/PodMonitor scrapes {name}"
+        monitors += [m for m in release_monitors("additionalServiceMonitors", namespace) for s in services
+                     if _selects(m["selector"], s["metadata"].get("labels", {}))]
+        assert monitors, f"no ServiceMonitor/PodMonitor of the kube-prometheus-stack release scrapes {name}"
 
     def test_uses_the_bare_artifact_image(self, rendered, skaffold_config, overlay, kind, name, component):
         artifacts = {a["image"] for a in skaffold_config["build"]["artifacts"]}
