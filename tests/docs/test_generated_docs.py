@@ -27,3 +27,39 @@ def test_access_policies_list_every_grant(app, configs):
     module = generator("access_policies")
     iam_resources = sum(1 for stack in app.stacks for type_, _, _ in app.resources(stack) if module.IAM_TYPE.match(type_))
     assert iam_resources and sum(len(envs) for envs in module.grants(app, configs).values()) >= iam_resources
+
+
+@pytest.fixture(scope="session")
+def architecture(app):
+    from k8s import render as k8s_render
+
+    module = generator("architecture")
+    return module, module.build(app, module.DRAWN_ENV, k8s_render.render(module.DRAWN_ENV)), k8s_render.render(module.DRAWN_ENV)
+
+
+def test_architecture_diagram_is_current(app, architecture):
+    module, _, rendered = architecture
+    for path, content in module.render(app, rendered).items():
+        assert path.read_bytes() == content, f"{path.name} is stale: run `make docs`"
+
+
+def test_diagram_shows_the_request_path_and_the_ci_path(architecture):
+    _, graph, _ = architecture
+    traffic = {(edge.source, edge.target) for edge in graph.edges if edge.kind == "traffic"}
+    ci = {(edge.source, edge.target) for edge in graph.edges if edge.kind == "ci"}
+    assert {("users", "edge_ip"), ("edge_ip", "armor"), ("armor", "gateway")} <= traffic
+    assert any(source == "gateway" and target.startswith("wl_") for source, target in traffic), "no HTTPRoute backend drawn"
+    assert {("gitlab", "wif"), ("wif", "ci_accounts")} <= ci
+
+
+def test_every_diagram_node_is_in_a_group_and_every_edge_joins_drawn_nodes(architecture):
+    _, graph, _ = architecture
+    ids = {node.id for node in graph.nodes}
+    assert len(ids) == len(graph.nodes), "two boxes share an id"
+    assert all(node.group in graph.groups for node in graph.nodes)
+    assert all(edge.source in ids and edge.target in ids for edge in graph.edges)
+
+
+def test_environment_differences_are_current(configs):
+    module = generator("environment_differences")
+    assert module.TARGET.read_text(encoding="utf-8") == module.render(configs), "run `make docs`"
