@@ -54,9 +54,20 @@ class SynthesizedApp:
                     yield resource_type, logical_id, body
 
     def has(self, stack: str, type_: str, attribute: str, value: str) -> bool:
-        """Whether `stack` holds a `type_` whose `attribute` is `value` (the drills' tests ask this)."""
-        return stack in self.stacks and any(
-            self.resolve(stack, str(body.get(attribute, ""))) == value for _, _, body in self.resources(stack, type_))
+        """Whether `stack` holds a `type_` (or, for type `terraform`, a terraform block) whose dotted
+        `attribute` is `value` or, for a list, contains it; references are resolved first."""
+        if stack not in self.stacks:
+            return False
+        document = self.stacks[stack]
+        bodies = [document.get("terraform", {})] if type_ == "terraform" else [body for _, _, body in self.resources(stack, type_)]
+        for body in bodies:
+            found = body
+            for key in attribute.split("."):
+                found = found.get(key) if isinstance(found, dict) else None
+            for candidate in found if isinstance(found, list) else [found]:
+                if candidate == value or (isinstance(candidate, str) and self.resolve(stack, candidate) == value):
+                    return True
+        return False
 
     def name_of(self, stack: str, type_: str, logical_id: str, attribute: str = "name") -> str:
         body = self.stacks[stack].get("resource", {}).get(type_, {}).get(logical_id)
