@@ -63,6 +63,7 @@ docs: install ## regenerate every generated document in docs/ (tests fail while 
 	$(PY) scripts/access_policies.py
 	$(PY) scripts/architecture.py
 	$(PY) scripts/environment_differences.py
+	$(PY) scripts/dr_objectives.py
 
 clean:
 	rm -rf cdktf.out .synth-cache $(VENV) $(TOOLS)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import sys
-import typing
 from pathlib import Path
 
 import yaml
@@ -16,11 +15,10 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from scripts.docgen.synthesized import environment_order  # noqa: E402
 from stacks.config import EnvironmentConfig, load_configs  # noqa: E402
 
 TARGET = ROOT / "docs" / "environment-differences.md"
-# Columns from the least to the most protected tier.
-TIERS = typing.get_args(EnvironmentConfig.model_fields["tier"].annotation)
 DIFFERENCES = ROOT / "config" / "_differences.yaml"
 
 
@@ -40,7 +38,7 @@ def cell(value) -> str:
 
 def render(configs: dict[str, EnvironmentConfig]) -> str:
     reasons = yaml.safe_load(DIFFERENCES.read_text(encoding="utf-8"))["differences"]
-    envs = sorted(configs, key=lambda name: (TIERS.index(configs[name].tier), name))
+    envs = environment_order(configs)
     lines = [
         "# Differences between environments",
         "",

@@ -9,6 +9,7 @@ import json
 import re
 import sys
 import tempfile
+import typing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
@@ -135,3 +136,18 @@ def replace_between(text: str, name: str, content: str) -> str:
 def between(text: str, name: str) -> str:
     begin, end = f"<!-- generated:{name}:begin -->", f"<!-- generated:{name}:end -->"
     return text.split(begin)[1].split(end)[0].strip("\n")
+
+
+def environment_order(configs: dict) -> list[str]:
+    """Environment names from the least to the most protected tier, then by name: the column order of
+    every per-environment table."""
+    from stacks.config import EnvironmentConfig
+
+    tiers = typing.get_args(EnvironmentConfig.model_fields["tier"].annotation)
+    return sorted(configs, key=lambda name: (tiers.index(configs[name].tier), name))
+
+
+def slug(heading: str) -> str:
+    """The anchor GitLab and GitHub give a Markdown heading."""
+    text = re.sub(r"[^\w\- ]", "", heading.strip().lower())
+    return re.sub(r" ", "-", text)

@@ -15,6 +15,8 @@ from stacks.naming import resource_name
 from scripts.dr.common import cluster_name, cluster_ref, credentials
 from scripts.dr.drill import Drill, Ref, Step
 
+# Restoring a namespace's copy exercises the same path as restoring corrupted volumes from a good backup.
+ALSO_COVERS = ("data-corruption",)
 PARAMETERS = {"namespace": "the backed-up namespace to restore (default: the first of cluster.backup.namespaces)"}
 GATEWAY_ACCESS_LABEL = "platform.example.com/gateway-access"
 KINDS = "deployments,statefulsets,services,configmaps,secrets,persistentvolumeclaims,serviceaccounts"

@@ -82,7 +82,7 @@ def objectives(env: EnvironmentConfig) -> dict[str, Objective]:
             "deleted-namespace", "Deleted namespace", 60, "60 min", f"≤ {_duration(backup_gap)}", backup_basis,
         ),
         "data-corruption": Objective(
-            "data-corruption", "Data corruption (volumes in the backed-up namespaces)", 90, "90 min",
+            "data-corruption", "Data corruption", 90, "90 min",
             f"≤ {_duration(backup_gap)} (the last good backup, up to {backup.retain_days} days back)", backup_basis,
         ),
         "bad-deploy": Objective(
@@ -93,7 +93,7 @@ def objectives(env: EnvironmentConfig) -> dict[str, Objective]:
         "terraform-state": Objective(
             "terraform-state", "Lost or corrupted Terraform state", 30, "30 min",
             "0 (every state write is a new object version)",
-            (f"state bucket `{env.state_bucket}` (versioning and retention: the Terraform facts column)",),
+            (f"state bucket `{env.state_bucket}` (versioning and retention: Terraform facts below)",),
         ),
         "ci-credentials": Objective(
             "ci-credentials", "Compromised CI credentials", 30, "30 min", "not applicable (no data)",

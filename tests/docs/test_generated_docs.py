@@ -63,3 +63,19 @@ def test_every_diagram_node_is_in_a_group_and_every_edge_joins_drawn_nodes(archi
 def test_environment_differences_are_current(configs):
     module = generator("environment_differences")
     assert module.TARGET.read_text(encoding="utf-8") == module.render(configs), "run `make docs`"
+
+
+def test_dr_objectives_are_current(app, configs):
+    module = generator("dr_objectives")
+    assert module.TARGET.read_text(encoding="utf-8") == module.render(app, configs), "run `make docs`"
+
+
+def test_rpo_follows_the_backup_schedule(configs):
+    """Changing the configured schedule changes the documented RPO (derived, not typed)."""
+    from scripts.dr.objectives import objectives
+
+    env = next(iter(configs.values()))
+    hourly = env.model_copy(update={"cluster": env.cluster.model_copy(update={
+        "backup": env.cluster.backup.model_copy(update={"cron_schedule": "0 * * * *"})})})
+    assert objectives(hourly)["deleted-namespace"].rpo == "≤ 1 h"
+    assert objectives(env)["deleted-namespace"].rpo != "≤ 1 h"
