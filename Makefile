@@ -64,6 +64,7 @@ docs: install ## regenerate every generated document in docs/ (tests fail while 
 	$(PY) scripts/architecture.py
 	$(PY) scripts/environment_differences.py
 	$(PY) scripts/dr_objectives.py
+	$(PY) scripts/runbook_sections.py
 
 clean:
 	rm -rf cdktf.out .synth-cache $(VENV) $(TOOLS)

@@ -148,6 +148,32 @@ def environment_order(configs: dict) -> list[str]:
 
 
 def slug(heading: str) -> str:
-    """The anchor GitLab and GitHub give a Markdown heading."""
+    """The anchor GitLab gives a Markdown heading: lower case, punctuation dropped, spaces to hyphens,
+    runs of hyphens collapsed (a repeated heading gets `-1`, `-2`, ...: see `anchors`)."""
     text = re.sub(r"[^\w\- ]", "", heading.strip().lower())
-    return re.sub(r" ", "-", text)
+    return re.sub(r"-{2,}", "-", text.replace(" ", "-"))
+
+
+def anchors(markdown: str) -> set[str]:
+    """Every heading anchor of a Markdown document (headings inside fenced code blocks excluded)."""
+    seen: dict[str, int] = {}
+    found = set()
+    for line in strip_fences(markdown).splitlines():
+        match = re.match(r"^#{1,6}\s+(.+?)\s*#*\s*$", line)
+        if match:
+            base = slug(match.group(1))
+            found.add(base if base not in seen else f"{base}-{seen[base]}")
+            seen[base] = seen.get(base, 0) + 1
+    return found
+
+
+def strip_fences(markdown: str) -> str:
+    """The document with fenced code blocks blanked (their lines kept, so line numbers stay)."""
+    out, fenced = [], False
+    for line in markdown.splitlines():
+        if line.lstrip().startswith(("```", "~~~")):
+            fenced = not fenced
+            out.append("")
+        else:
+            out.append("" if fenced else line)
+    return "\n".join(out)

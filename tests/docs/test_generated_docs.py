@@ -79,3 +79,17 @@ def test_rpo_follows_the_backup_schedule(configs):
         "backup": env.cluster.backup.model_copy(update={"cron_schedule": "0 * * * *"})})})
     assert objectives(hourly)["deleted-namespace"].rpo == "≤ 1 h"
     assert objectives(env)["deleted-namespace"].rpo != "≤ 1 h"
+
+
+def test_runbook_sections_are_current(app, configs):
+    module = generator("runbook_sections")
+    assert module.TARGET.read_text(encoding="utf-8") == module.render(app, configs), "run `make docs`"
+
+
+def test_every_secret_of_every_environment_is_in_the_runbook(app, configs):
+    from scripts.docgen.synthesized import between
+
+    table = between((generator("runbook_sections").TARGET).read_text(encoding="utf-8"), "secrets")
+    for env, config in configs.items():
+        for _, _, secret in app.resources(f"{env}-security", "google_secret_manager_secret"):
+            assert f"`{secret['secret_id'].replace(config.prefix, '<prefix>')}`" in table
