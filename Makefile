@@ -60,6 +60,11 @@ k8s-names: install ## regenerate k8s/overlays/*/platform-names.env from config/
 
 docs: install ## regenerate every generated document in docs/ (tests fail while a committed copy is stale)
 	$(PY) scripts/config_reference.py
+	$(PY) scripts/access_policies.py
+	$(PY) scripts/architecture.py
+	$(PY) scripts/environment_differences.py
+	$(PY) scripts/dr_objectives.py
+	$(PY) scripts/runbook_sections.py
 
 clean:
 	rm -rf cdktf.out .synth-cache $(VENV) $(TOOLS)
