@@ -13,12 +13,12 @@ from ci.pipeline import variable
 ROOT = Path(__file__).resolve().parent.parent
 # step -> (Skaffold profile, overlay whose platform-names.env gives the registry, identity, tools)
 STEPS = {
-    "build-staging": ("staging", "staging", "push", ("skaffold", "docker")),
+    "build-staging": ("staging", "staging", "push", ("skaffold", "docker", "docker-buildx")),
     "deploy-staging": ("staging", "staging", "deploy", ("skaffold", "kubectl", "gke-gcloud-auth-plugin")),
-    "build-review": ("staging-preview", "staging-preview", "push", ("skaffold", "docker")),
+    "build-review": ("staging-preview", "staging-preview", "push", ("skaffold", "docker", "docker-buildx")),
     "deploy-review": ("staging-preview", "staging-preview", "deploy", ("skaffold", "kubectl", "gke-gcloud-auth-plugin")),
     "stop-review": ("staging-preview", "staging-preview", "deploy", ("kubectl", "gke-gcloud-auth-plugin")),
-    "build-prod": ("prod", "prod", "push", ("skaffold", "docker")),
+    "build-prod": ("prod", "prod", "push", ("skaffold", "docker", "docker-buildx")),
     "canary-prod": ("prod", "prod", "deploy", ("skaffold", "kubectl", "gke-gcloud-auth-plugin")),
     "verify-prod": ("prod", "prod", "deploy", ("skaffold", "kubectl", "gke-gcloud-auth-plugin")),
     "promote-prod": ("prod-promote", "prod", "deploy", ("skaffold", "kubectl", "gke-gcloud-auth-plugin")),
@@ -36,6 +36,17 @@ def platform_name(overlay: str, key: str, root: Path = ROOT) -> str:
         if line.startswith(f"{key}="):
             return line.partition("=")[2]
     raise ValueError(f"{names}: no {key}= line; regenerate with python -m k8s.generate_platform_names")
+
+
+def docker_config(directory: Path, buildx: Path) -> Path:
+    """A Docker client configuration directory with the pinned buildx as its CLI plugin: skaffold.yaml builds
+    with BuildKit (`useBuildkit: true`), for which Docker's CLI needs buildx, and the static CLI has none."""
+    plugins = directory / "cli-plugins"
+    plugins.mkdir(parents=True, exist_ok=True)
+    plugin = plugins / "docker-buildx"
+    if not plugin.exists():
+        plugin.symlink_to(buildx)
+    return directory
 
 
 def kubeconfig(endpoint: str, plugin: Path) -> dict:
@@ -77,6 +88,7 @@ def run(step: str, environ: Mapping[str, str], workdir: Path) -> int:
     job_env["PATH"] = tools.bin_dir(needed, environ) + ":" + job_env.get("PATH", "")
     registry = platform_name(overlay, "REGISTRY_URL")
     if who == "push":
+        job_env["DOCKER_CONFIG"] = str(docker_config(workdir / "docker", tools.install("docker-buildx", environ)))
         config = json.loads(Path(job_env["GOOGLE_APPLICATION_CREDENTIALS"]).read_text(encoding="utf-8"))
         host = registry.split("/", 1)[0]
         subprocess.run(["docker", "login", "--username=oauth2accesstoken", "--password-stdin", f"https://{host}"],

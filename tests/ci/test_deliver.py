@@ -52,3 +52,14 @@ def test_resource_groups_prints_one_oldest_first_call_per_stack(synthesized, cap
     assert len(lines) == len(synthesized.stacks)
     assert all("process_mode=oldest_first" in line and "--request PUT" in line for line in lines)
     assert any(line.split('"')[3].endswith("/resource_groups/prod-data") for line in lines)
+
+
+def test_image_builds_get_buildx_as_the_docker_cli_plugin(tmp_path):
+    """skaffold.yaml builds with BuildKit; Docker's static CLI needs the buildx plugin for that."""
+    assert deliver.STEPS["build-prod"][3] == ("skaffold", "docker", "docker-buildx")
+    buildx = tmp_path / "tools" / "docker-buildx"
+    buildx.parent.mkdir()
+    buildx.write_text("#!/bin/sh\n")
+    config = deliver.docker_config(tmp_path / "docker", buildx)
+    assert (config / "cli-plugins" / "docker-buildx").resolve() == buildx
+    assert deliver.docker_config(tmp_path / "docker", buildx) == config  # a second build step reuses it

@@ -97,3 +97,16 @@ def test_every_variable_the_pipeline_reads_is_documented():
         assert f"`{name}" in docs, f"{name} is read by the pipeline but not documented in docs/ci-cd.md"
     for output in identity.BOOTSTRAP_OUTPUTS:
         assert f"_{output.upper()}`" in docs, output
+
+
+def test_every_image_is_pinned_by_a_literal_digest():
+    """No tag-only image and no digest taken from a variable: what runs is what the review saw."""
+    import re
+
+    document = yaml.safe_load((REPO_ROOT / ".gitlab-ci.yml").read_text())
+    images = {name: value for name, value in document["variables"].items() if name.endswith("_IMAGE")}
+    assert set(images) == {"CI_PYTHON_IMAGE", "CI_DIND_IMAGE"}
+    for name, reference in images.items():
+        assert re.fullmatch(r"[a-z0-9./-]+:[\w.-]+@sha256:[0-9a-f]{64}", reference), f"{name}: {reference}"
+    assert document["default"]["image"] == "$CI_PYTHON_IMAGE"
+    assert document[".docker"]["services"][0]["name"] == "$CI_DIND_IMAGE"
