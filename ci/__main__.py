@@ -52,14 +52,17 @@ def cmd_synth(args: argparse.Namespace) -> int:
     return 0
 
 
-def _terraform(stack: str) -> tuple[plan.Terraform, Path]:
-    outdir = ROOT / "cdktf.out"
+def _terraform(stack: str, outdir: Path = ROOT / "cdktf.out") -> tuple[plan.Terraform, Path]:
     directory = plan.stack_directory(outdir, manifest.load(outdir), stack)
     scratch = Path(tempfile.mkdtemp(prefix="ci-credentials-"))
     env = identity.job_environment(os.environ, scratch)
     env.setdefault("TF_PLUGIN_CACHE_DIR", str(ROOT / ".cache" / "terraform-plugins"))
     Path(env["TF_PLUGIN_CACHE_DIR"]).mkdir(parents=True, exist_ok=True)
     env["TF_IN_AUTOMATION"] = "1"
+    # Exec credential plugins of the stack's providers, as the generated job names them (pipeline.TOOLS_VARIABLE).
+    needed = tuple(os.environ.get(pipeline.TOOLS_VARIABLE, "").split())
+    if needed:
+        env["PATH"] = tools.bin_dir(needed) + os.pathsep + env.get("PATH", "")
     return plan.Terraform(tools.install("terraform"), directory, env), scratch
 
 

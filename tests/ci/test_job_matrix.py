@@ -158,3 +158,20 @@ def test_child_jobs_use_the_plan_and_apply_identities_and_one_resource_group_per
         assert jobs[f"apply:{stack}"]["variables"]["PLATFORM_IDENTITY"] == "apply"
         assert jobs[f"apply:{stack}"]["resource_group"] == stack
         assert jobs[f"apply:{stack}"]["id_tokens"]["GITLAB_OIDC_TOKEN"]["aud"] == "$PLATFORM_PROD_WORKLOAD_IDENTITY_AUDIENCE"
+
+
+@pytest.mark.parametrize("name", ["merge request", "develop", "main", "schedule"])
+def test_jobs_of_stacks_on_the_cluster_install_its_auth_plugin(repo, real_stacks, configs, name):
+    """The data and observability layers' helm/kubernetes providers reach the cluster's DNS endpoint through
+    gke-gcloud-auth-plugin: every plan and apply of such a stack puts the pinned plugin on PATH."""
+    situation, branch, variables = CHILDREN[name]
+    jobs = yaml.safe_load(gitlab_ci_local(repo, _child(real_stacks, situation, configs), branch, "--preview"))
+    terraform_jobs = {job: spec for job, spec in jobs.items() if job.startswith(("plan:", "apply:"))}
+    assert terraform_jobs
+    on_cluster = set()
+    for job, spec in terraform_jobs.items():
+        stack = real_stacks[job.partition(":")[2]]
+        assert spec["variables"].get(pipeline.TOOLS_VARIABLE, "") == " ".join(stack.exec_commands), job
+        if stack.exec_commands:
+            on_cluster.add(stack.layer)
+    assert "data" in on_cluster
