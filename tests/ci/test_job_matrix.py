@@ -6,12 +6,15 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+from fnmatch import fnmatch
 from functools import lru_cache
+from pathlib import Path
 
 import pytest
 import yaml
 
 from ci import manifest, pipeline
+from ci.checkov_reports import SCANS, report_paths
 from tests.conftest import REPO_ROOT
 
 GCL = REPO_ROOT / "node_modules" / ".bin" / "gitlab-ci-local"
@@ -60,13 +63,14 @@ PARENT = (REPO_ROOT / ".gitlab-ci.yml").read_text()
 PROTECTED = {"CI_COMMIT_REF_PROTECTED": "true"}
 MR = {"CI_PIPELINE_SOURCE": "merge_request_event", "CI_MERGE_REQUEST_TARGET_BRANCH_NAME": "develop"}
 SITUATIONS = {
-    "feature branch push": ("feature/login", {}, {"validate"}),
-    "merge request": ("feature/login", MR, {"validate", "synth", "infra"}),
+    "feature branch push": ("feature/login", {}, {"validate", "checkov"}),
+    "merge request": ("feature/login", MR, {"validate", "checkov", "synth", "infra"}),
     "protected merge request": ("develop", {**MR, **PROTECTED},
-                                {"validate", "synth", "infra", "review:build", "review:deploy", "review:stop"}),
-    "develop": ("develop", PROTECTED, {"validate", "synth", "infra", "build:staging", "deploy:staging"}),
-    "develop, unprotected": ("develop", {}, {"validate"}),
-    "main": ("main", PROTECTED, {"validate", "synth", "infra", "build:prod", "canary:prod", "verify:prod", "promote:prod"}),
+                                {"validate", "checkov", "synth", "infra", "review:build", "review:deploy", "review:stop"}),
+    "develop": ("develop", PROTECTED, {"validate", "checkov", "synth", "infra", "build:staging", "deploy:staging"}),
+    "develop, unprotected": ("develop", {}, {"validate", "checkov"}),
+    "main": ("main", PROTECTED, {"validate", "checkov", "synth", "infra", "build:prod", "canary:prod", "verify:prod",
+                                 "promote:prod"}),
     "schedule": ("main", {"CI_PIPELINE_SOURCE": "schedule", **PROTECTED}, {"synth", "infra"}),
 }
 
@@ -85,6 +89,19 @@ def test_the_parent_pipeline_has_exactly_the_jobs_of_its_situation(repo, situati
 @lru_cache(maxsize=1)
 def _preview(repo) -> dict:
     return yaml.safe_load(gitlab_ci_local(repo, PARENT, "main", "--preview"))
+
+
+def test_validation_reports_reach_the_merge_request_widgets(repo):
+    jobs = _preview(repo)
+    assert jobs["validate"]["artifacts"]["reports"] == {"junit": "reports/junit.xml"}
+    checkov = jobs["checkov"]["artifacts"]
+    assert checkov["when"] == "always"  # findings are shown even when the job fails
+    assert checkov["reports"] == {"junit": "reports/checkov-*.junit.xml", "sast": "reports/gl-sast-checkov-*.json"}
+    # The globs match what `ci checkov-reports` writes.
+    for name in SCANS:
+        paths = report_paths(Path("reports"), name)
+        assert fnmatch(str(paths["junitxml"]), checkov["reports"]["junit"])
+        assert fnmatch(str(paths["gitlab_sast"]), checkov["reports"]["sast"])
 
 
 def test_each_delivery_job_uses_its_environments_audience_and_never_overlaps(repo):
