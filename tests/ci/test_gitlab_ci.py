@@ -110,3 +110,8 @@ def test_every_image_is_pinned_by_a_literal_digest():
         assert re.fullmatch(r"[a-z0-9./-]+:[\w.-]+@sha256:[0-9a-f]{64}", reference), f"{name}: {reference}"
     assert document["default"]["image"] == "$CI_PYTHON_IMAGE"
     assert document[".docker"]["services"][0]["name"] == "$CI_DIND_IMAGE"
+
+
+def test_the_pipeline_documentation_is_reachable_from_the_readme_and_the_testing_guide():
+    assert "(docs/ci-cd.md)" in (REPO_ROOT / "README.md").read_text()
+    assert "(ci-cd.md)" in (REPO_ROOT / "docs" / "testing.md").read_text()
