@@ -4,10 +4,10 @@ rendered manifests plus the Skaffold verify Job.
 
 The gate stays the test suite (tests/policies/test_checkov.py, tests/k8s/test_k8s_checkov.py: no finding
 outside the reviewed exceptions). Here the reviewed exceptions (policies/checkov-exceptions-*.yaml) become a
-checkov baseline, and checkov reports what they cover as skipped (`--output-baseline-as-skipped`): what is
-left failed in the reports is exactly what the gate fails on. checkov matches a baseline entry by resource
-and check id in any file, so one environment's exception also covers the same resource of another
-environment in these reports (never in the gate).
+checkov baseline, and checkov reports what they cover as skipped (`--output-baseline-as-skipped`): every failure
+left in the reports is one the gate fails on too. checkov matches a baseline entry by resource and check id
+in any file, so one environment's exception also covers the same resource of another environment in these
+reports (never in the gate).
 """
 from __future__ import annotations
 
