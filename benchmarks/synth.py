@@ -1,31 +1,27 @@
-"""Synth benchmark: the fast provider loader against a straightforward CDKTF Python app (`make bench`).
+"""Synth benchmark (`make bench`): the fast provider loader against a straightforward CDKTF Python app, the
+incremental synthesis cache, and how both scale with the number of environments.
 
 What is compared
 ----------------
-* fast:  `python main.py` as it ships (constructs_lib/provider_loader.py loads only the provider modules the
-         app uses, on the Python side and, through the Node hook, on the jsii kernel side).
-* naive: the same command with PLATFORM_EAGER_PROVIDER_IMPORT=1: provider packages are imported the ordinary
-         way, exactly what `from cdktf_cdktf_provider_google.compute_network import ComputeNetwork` does in a
-         CDKTF-docs-style app (the package `__init__` imports every resource submodule, and the kernel
-         requires the package's eager `lib/index.js`). A probe run per variant checks this by counting the
-         provider modules in `sys.modules` and reading the jsii kernel's environment.
+* fast:  `python main.py` as it ships, from a cold cache (.synth-cache/ removed before every run, storing
+         the entries included): constructs_lib/provider_loader.py loads only the provider modules the app
+         uses, on the Python side and, through the Node hook, on the jsii kernel side.
+* naive: the same command with PLATFORM_EAGER_PROVIDER_IMPORT=1, `--no-cache` and `--jobs 1`: provider
+         packages are imported the ordinary way, exactly what `from cdktf_cdktf_provider_google.compute_network
+         import ComputeNetwork` does in a CDKTF-docs-style app, in one process. A probe run per variant
+         (benchmarks/probe.py) checks this by counting the provider modules in `sys.modules` and reading the
+         jsii kernel's environment.
+* incremental (stacks/synth_cache.py): cold cache, no change (warm cache), one environment's config file
+         changed, and that environment synthesized alone without the cache; for config/ and for a generated
+         set of 48 environments.
+* scaling: N generated environments (benchmarks/environments.py) synthesized with `--no-cache`, as shipped
+         (`--jobs auto`) and in one process (`--jobs 1`); the marginal cost per environment is the
+         least-squares slope of the median wall time over N.
 
-Every measured run is a fresh `python main.py --outdir <tmp>` subprocess; the variants are interleaved
-(alternating which goes first) and medians are reported. The app is measured from a snapshot of the working
-tree taken at start (so concurrent edits cannot change it between runs), and every run's output must be
-byte-identical to every other run's, in both variants.
-
-Wall time is measured around the child, interpreter start-up and kernel shutdown included. Peak memory is
-that of the whole process tree (python and the jsii `node` kernel it starts), see `measure()`.
-
-Naive runs use `--jobs 1` (a straightforward app is one process); fast runs choose as shipped (`auto`,
-stacks/synthesis.py: one process for the 3 example environments on 2 cores).
-
-Scaling: N = 3, 6, 9, 12 environments generated from config/*.yaml (names, prefixes, projects, buckets,
-domains and CIDRs rewritten so validation passes), synthesized with `--config-dir`, as shipped (`--jobs
-auto`) and in one process (`--jobs 1`); the marginal cost per environment is the least-squares slope of the
-median wall time over N.
-
+Every measured run is a fresh `python main.py --outdir <tmp>` subprocess (benchmarks/processes.py: wall
+time around the child, peak memory of the whole process tree); runs are interleaved and medians reported.
+The app is a snapshot of the working tree taken at the start (benchmarks/snapshot.py), and every run of one
+environment set, whatever the variant or cache state, must write byte-identical output.
 Output goes to a temporary directory only, never to the repository's cdktf.out.
 """
 from __future__ import annotations
@@ -41,23 +37,34 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Callable
+
+if __package__ in (None, ""):  # `python benchmarks/synth.py`: the checkout, not benchmarks/, on sys.path
+    sys.path[0] = str(Path(__file__).resolve().parent.parent)
+
+from benchmarks import probe as probe_module
+from benchmarks.environments import generate_environments
+from benchmarks.processes import Measurement, measure
+from benchmarks.snapshot import copy_checkout
 
 ROOT = Path(__file__).resolve().parent.parent
 RATIO_LIMIT = 0.25
 MEMORY_LIMIT_BYTES = 1_000_000_000  # 1.0 GB (10^9 bytes)
 SLOPE_LIMIT_S = 0.2
-PROVIDER_PACKAGES = ("cdktf_cdktf_provider_google", "cdktf_cdktf_provider_kubernetes", "cdktf_cdktf_provider_helm")
+NO_CHANGE_LIMIT_S = 1.0
+ONE_CHANGED_LIMIT = 0.45  # of a full (cold cache) synth
+LARGE_ONE_CHANGED_LIMIT = 2.0  # times one changed environment among the examples
 VARIANTS = ("fast", "naive")
 SHIPPED = "as shipped (--jobs auto)"
 SCALING_SERIES = {SHIPPED: None, "one process (--jobs 1)": "1"}  # name → main.py --jobs
-SNAPSHOT_IGNORE = shutil.ignore_patterns(
-    ".git", ".venv", ".tools", ".third_party", ".pytest_cache", "__pycache__", "node_modules", "cdktf.out",
-    ".cdktf.out.*", "*.pyc",
-)
-SUMMARY_LINE = re.compile(r"^(\d+) stacks, (\d+) resources in ([0-9.]+)s(?: \((\d+) processes\))?$", re.M)
+EXAMPLES = "examples"  # the environment set of --config-dir (default config/)
+INCREMENTAL_CASES = ("cold cache", "no change", "one changed", "one alone, no cache")
+SUMMARY_LINE = re.compile(r"^(\d+) stacks, (\d+) resources in ([0-9.]+)s(?: \((.*)\))?$", re.M)
+BARE_APP = "import sys, cdktf; cdktf.App(outdir=sys.argv[1]).synth()"
+
+Say = Callable[..., None]
 
 
 # --------------------------------------------------------------------------------------------- measuring
@@ -65,21 +72,24 @@ SUMMARY_LINE = re.compile(r"^(\d+) stacks, (\d+) resources in ([0-9.]+)s(?: \((\
 
 @dataclass
 class Run:
-    variant: str
+    label: str
     wall_s: float
-    tree_peak_sampled: int  # bytes: max over samples of the sum of VmRSS of every process in the tree
-    tree_peak_bound: int  # bytes: sum over processes of their own peak (VmHWM): an upper bound
-    largest_process_peak: int  # bytes: ru_maxrss from wait4: the largest single process (python or node)
+    tree_peak_sampled: int
+    tree_peak_bound: int
+    largest_process_peak: int
     processes: int  # processes seen in the tree (python, node wrapper, node kernel; per synth process)
     synth_processes: int  # synth processes main.py used (--jobs), from its summary line
     stacks: int
     resources: int
+    reused: list[str]
+    built: list[str]
     digest: str
 
 
 def child_env(variant: str) -> dict[str, str]:
     env = dict(os.environ)
-    for name in ("PLATFORM_EAGER_PROVIDER_IMPORT", "PLATFORM_JSII_LAZY_INDEX_PACKAGES", "CDKTF_OUTDIR"):
+    for name in ("PLATFORM_EAGER_PROVIDER_IMPORT", "PLATFORM_JSII_LAZY_INDEX_PACKAGES", "PLATFORM_SYNTH_CACHE",
+                 "PLATFORM_SYNTH_JOBS", "CDKTF_OUTDIR"):
         env.pop(name, None)
     env.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
     if variant == "naive":
@@ -89,79 +99,6 @@ def child_env(variant: str) -> dict[str, str]:
     return env
 
 
-def _children(pid: int) -> list[int]:
-    found: list[int] = []
-    try:
-        tasks = os.listdir(f"/proc/{pid}/task")
-    except OSError:
-        return found
-    for task in tasks:
-        try:
-            with open(f"/proc/{pid}/task/{task}/children") as handle:
-                found.extend(int(child) for child in handle.read().split())
-        except OSError:
-            pass
-    return found
-
-
-def _tree(root: int) -> list[int]:
-    pids, pending = [], [root]
-    while pending:
-        pid = pending.pop()
-        pids.append(pid)
-        pending.extend(_children(pid))
-    return pids
-
-
-def _memory(pid: int) -> tuple[int, int] | None:
-    """(VmRSS, VmHWM) in bytes, or None once the process is gone."""
-    try:
-        with open(f"/proc/{pid}/status") as handle:
-            text = handle.read()
-    except OSError:
-        return None
-    values = dict(re.findall(r"^(VmRSS|VmHWM):\s+(\d+) kB", text, re.M))
-    if "VmRSS" not in values:
-        return None  # a zombie
-    return int(values["VmRSS"]) * 1024, int(values["VmHWM"]) * 1024
-
-
-def measure(cmd: list[str], env: dict[str, str], cwd: Path, log: Path, interval: float = 0.02) -> tuple[float, int, int, int, int, int]:
-    """Run `cmd`; return (wall seconds, exit status, sampled tree peak, per-process-peak bound, largest
-    single-process peak, number of processes seen).
-
-    Peak memory of the process tree: the child (python) starts the jsii kernel (`node`) as its own child,
-    so the tree is 2+ processes alive at the same time. `resource.getrusage(RUSAGE_CHILDREN)` / `wait4`
-    only report the largest *single* process (python and node are never added up), so the tree is also
-    polled through /proc every `interval` seconds: `tree_peak_sampled` is the largest sum of VmRSS seen
-    (a lower bound of the true peak: a spike between two samples can be missed), `tree_peak_bound` sums
-    every process's own high-water mark VmHWM as last read, and is at least wait4's `ru_maxrss` (an upper
-    bound: the peaks need not coincide, and shared pages count once per process; only growth in the last
-    `interval` of a process's life can escape it). Checks use the upper bound.
-    """
-    with open(log, "wb") as output:
-        started = time.perf_counter()
-        proc = subprocess.Popen(cmd, env=env, cwd=cwd, stdout=output, stderr=subprocess.STDOUT, start_new_session=True)
-        sampled_peak, hwm = 0, {}
-        while True:
-            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
-            if pid:
-                wall = time.perf_counter() - started
-                break
-            total = 0
-            for member in _tree(proc.pid):
-                memory = _memory(member)
-                if memory is not None:
-                    total += memory[0]
-                    hwm[member] = max(hwm.get(member, 0), memory[1])
-            sampled_peak = max(sampled_peak, total)
-            time.sleep(interval)
-    proc.returncode = os.waitstatus_to_exitcode(status)  # reaped by wait4; keep Popen from waiting again
-    largest = usage.ru_maxrss * 1024
-    bound = max(sum(hwm.values()), largest, sampled_peak)
-    return wall, proc.returncode, sampled_peak, bound, largest, len(hwm)
-
-
 def digest_tree(directory: Path) -> str:
     digest = hashlib.sha256()
     for path in sorted(p for p in directory.rglob("*") if p.is_file()):
@@ -169,146 +106,124 @@ def digest_tree(directory: Path) -> str:
     return digest.hexdigest()
 
 
-def synth_run(app: Path, variant: str, work: Path, config_dir: Path | None = None, jobs: str | None = None) -> Run:
-    """`jobs`: main.py's --jobs; by default the naive variant uses one process (a straightforward app does) and
-    the fast one chooses as it ships (auto)."""
-    outdir = Path(tempfile.mkdtemp(prefix=f"{variant}-", dir=work)) / "cdktf.out"
-    cmd = [sys.executable, str(app / "main.py"), "--outdir", str(outdir)]
-    if config_dir is not None:
-        cmd += ["--config-dir", str(config_dir)]
-    jobs = jobs or ("1" if variant == "naive" else None)
-    if jobs is not None:
-        cmd += ["--jobs", jobs]
-    log = outdir.parent / "log.txt"
-    wall, status, sampled, bound, largest, processes = measure(cmd, child_env(variant), app, log)
-    text = log.read_text(encoding="utf-8", errors="replace")
-    summary = SUMMARY_LINE.search(text)
-    if status != 0 or summary is None:
-        raise SystemExit(f"{variant} synth failed (exit {status}): {' '.join(cmd)}\n{text[-4000:]}")
-    run = Run(
-        variant=variant, wall_s=wall, tree_peak_sampled=sampled, tree_peak_bound=bound,
-        largest_process_peak=largest, processes=processes, synth_processes=int(summary.group(4) or 1),
-        stacks=int(summary.group(1)),
-        resources=int(summary.group(2)), digest=digest_tree(outdir),
-    )
-    shutil.rmtree(outdir.parent, ignore_errors=True)
-    return run
+def parse_summary(text: str) -> tuple[int, int, int, list[str], list[str]] | None:
+    """main.py's summary line → (stacks, resources, synth processes, reused, built)."""
+    found = SUMMARY_LINE.findall(text)
+    if not found:
+        return None
+    stacks, resources, _, notes = found[-1]
+    processes, reused, built = 1, [], []
+    for note in filter(None, (item.strip() for item in notes.split(";"))):
+        if note.endswith(" processes"):
+            processes = int(note.split()[0])
+        elif note.startswith(("reused: ", "built: ")):
+            what, _, names = note.partition(": ")
+            (reused if what == "reused" else built).extend(names.split(", "))
+    return int(stacks), int(resources), processes, reused, built
 
 
-# ----------------------------------------------------------------------------- probe: what was imported
+class Bench:
+    """Runs of the app snapshot `app`, with scratch space in `work`."""
 
-PROBE = r"""
-import json, os, sys, time
-started = time.perf_counter()
-app, outdir, config_dir = sys.argv[1:4]
-sys.path.insert(0, app)
-from pathlib import Path
-phases = {}
-mark = time.perf_counter()
-def lap(name):
-    global mark
-    now = time.perf_counter()
-    phases[name] = now - mark
-    mark = now
-from stacks.config import load_configs
-configs = load_configs(Path(config_dir))
-lap("config: import pydantic/yaml, validate")
-from constructs_lib import provider_loader
-provider_loader.configure(eager=os.environ.get("PLATFORM_EAGER_PROVIDER_IMPORT") == "1")
-import cdktf
-lap("import cdktf: start node, load constructs+cdktf assemblies")
-provider_loader.google.provider
-lap("load google package/assembly (+ provider module)")
-from stacks.app import build_app
-app_ = build_app(configs, outdir=Path(outdir))
-lap("construct all stacks (other provider loads included)")
-app_.synth()
-lap("synth: serialize and write")
-packages = {}
-for package in %(packages)r:
-    module = sys.modules.get(package)
-    packages[package] = {
-        "imported": module is not None,
-        "submodules": sum(1 for name in sys.modules if name.startswith(package + ".")),
-        "bare": bool(getattr(module, "__platform_bare_package__", False)),
-        "complete_init": module is not None and hasattr(module, "__all__"),
-    }
-def descendants(pid):
-    for task in os.listdir(f"/proc/{pid}/task"):
-        try:
-            with open(f"/proc/{pid}/task/{task}/children") as handle:
-                children = [int(child) for child in handle.read().split()]
-        except OSError:
-            continue
-        for child in children:
-            yield child
-            yield from descendants(child)
-kernels = []
-for pid in descendants(os.getpid()):
-    try:
-        with open(f"/proc/{pid}/cmdline", "rb") as handle:
-            cmdline = handle.read().split(b"\0")
-        with open(f"/proc/{pid}/environ", "rb") as handle:
-            environ = dict(item.split(b"=", 1) for item in handle.read().split(b"\0") if b"=" in item)
-        with open(f"/proc/{pid}/status") as handle:
-            rss = int([line.split()[1] for line in handle if line.startswith("VmRSS:")][0]) * 1024
-    except OSError:
-        continue
-    role = "kernel" if any(part.endswith(b"program.js") for part in cmdline) else (
-        "runtime wrapper" if any(part.endswith(b"jsii-runtime.js") for part in cmdline) else None)
-    if role:
-        kernels.append({
-            "pid": pid,
-            "role": role,
-            "lazy_index_hook": b"lazy_index_hook.js" in environ.get(b"NODE_OPTIONS", b""),
-            "lazy_index_packages": environ.get(b"PLATFORM_JSII_LAZY_INDEX_PACKAGES", b"").decode(),
-            "rss": rss,
-        })
-print("PROBE " + json.dumps({
-    "phases": phases,
-    "in_process_s": time.perf_counter() - started,
-    "packages": packages,
-    "kernels": kernels,
-    "node_hook_status": provider_loader.node_hook_status(),
-    "parent_env_restored": "PLATFORM_JSII_LAZY_INDEX_PACKAGES" not in os.environ,
-}))
-"""
+    def __init__(self, app: Path, work: Path, say: Say) -> None:
+        self.app, self.work, self.say = app, work, say
 
-BARE_APP = r"""
-import sys
-import cdktf
-cdktf.App(outdir=sys.argv[1]).synth()
-"""
+    def clear_cache(self) -> None:
+        shutil.rmtree(self.app / ".synth-cache", ignore_errors=True)
 
+    def synth(
+        self, label: str, variant: str = "fast", *, config_dir: Path | None = None, jobs: str | None = None,
+        cache: str = "off", env: str | None = None,
+    ) -> Run:
+        """One `main.py` run. `cache`: "off" (`--no-cache`), "cold" (cache removed first) or "warm" (as it is).
+        `jobs`: main.py's --jobs (default: as shipped)."""
+        if cache not in ("off", "cold", "warm"):
+            raise ValueError(cache)
+        outdir = Path(tempfile.mkdtemp(prefix="synth-", dir=self.work)) / "cdktf.out"
+        cmd = [sys.executable, str(self.app / "main.py"), "--outdir", str(outdir)]
+        cmd += ["--config-dir", str(config_dir)] if config_dir is not None else []
+        cmd += ["--jobs", jobs] if jobs is not None else []
+        cmd += ["--env", env] if env is not None else []
+        cmd += ["--no-cache"] if cache == "off" else []
+        if cache == "cold":
+            self.clear_cache()
+        log = outdir.parent / "log.txt"
+        measured: Measurement = measure(cmd, child_env(variant), self.app, log)
+        text = log.read_text(encoding="utf-8", errors="replace")
+        summary = parse_summary(text)
+        if measured.status != 0 or summary is None:
+            raise SystemExit(f"{label}: synth failed (exit {measured.status}): {' '.join(cmd)}\n{text[-4000:]}")
+        stacks, resources, processes, reused, built = summary
+        run = Run(
+            label=label, wall_s=measured.wall_s, tree_peak_sampled=measured.tree_peak_sampled,
+            tree_peak_bound=measured.tree_peak_bound, largest_process_peak=measured.largest_process_peak,
+            processes=measured.processes, synth_processes=processes, stacks=stacks, resources=resources,
+            reused=reused, built=built, digest=digest_tree(outdir),
+        )
+        shutil.rmtree(outdir.parent, ignore_errors=True)
+        return run
 
-def probe(app: Path, variant: str, work: Path, config_dir: Path) -> dict:
-    outdir = Path(tempfile.mkdtemp(prefix=f"probe-{variant}-", dir=work))
-    code = PROBE % {"packages": PROVIDER_PACKAGES}
-    cmd = [sys.executable, "-c", code, str(app), str(outdir / "cdktf.out"), str(config_dir)]
-    log = outdir / "log.txt"
-    wall, status, _, bound, _, _ = measure(cmd, child_env(variant), app, log)
-    text = log.read_text(encoding="utf-8", errors="replace")
-    line = next((line for line in text.splitlines() if line.startswith("PROBE ")), None)
-    if status != 0 or line is None:
-        raise SystemExit(f"probe of {variant} failed (exit {status}):\n{text[-4000:]}")
-    result = json.loads(line.removeprefix("PROBE "))
-    result["wall_s"] = wall
-    result["outside_s"] = wall - result["in_process_s"]  # interpreter start-up + exit (kernel shutdown)
-    result["tree_peak_bound"] = bound
-    shutil.rmtree(outdir, ignore_errors=True)
-    return result
-
-
-def bare_app(work: Path, runs: int) -> float:
-    walls = []
-    for _ in range(runs):
-        outdir = Path(tempfile.mkdtemp(prefix="bare-", dir=work))
-        wall, status, *_ = measure([sys.executable, "-c", BARE_APP, str(outdir / "out")], child_env("fast"), work, outdir / "log.txt")
-        if status != 0:
-            raise SystemExit(f"bare cdktf app failed:\n{(outdir / 'log.txt').read_text()[-2000:]}")
+    def probe(self, variant: str, config_dir: Path, environments: list[str] = ()) -> dict:
+        """benchmarks/probe.py in a fresh process: phases, imported modules, the jsii processes."""
+        outdir = Path(tempfile.mkdtemp(prefix=f"probe-{variant}-", dir=self.work))
+        cmd = [sys.executable, "-m", "benchmarks.probe", "--outdir", str(outdir / "cdktf.out"), "--config-dir", str(config_dir)]
+        for name in environments:
+            cmd += ["--env", name]
+        log = outdir / "log.txt"
+        measured = measure(cmd, child_env(variant), self.app, log)
+        text = log.read_text(encoding="utf-8", errors="replace")
+        result = probe_module.parse(text)
+        if measured.status != 0 or result is None:
+            raise SystemExit(f"probe of {variant} failed (exit {measured.status}):\n{text[-4000:]}")
+        result["wall_s"] = measured.wall_s
+        result["outside_s"] = measured.wall_s - result["in_process_s"]  # interpreter start-up + exit (kernel shutdown)
+        result["tree_peak_bound"] = measured.tree_peak_bound
         shutil.rmtree(outdir, ignore_errors=True)
-        walls.append(wall)
-    return statistics.median(walls)
+        return result
+
+    def bare_app(self, runs: int) -> float:
+        """A cdktf app with nothing in it: `import cdktf; App().synth()`, the floor of any synth."""
+        walls = []
+        for _ in range(runs):
+            outdir = Path(tempfile.mkdtemp(prefix="bare-", dir=self.work))
+            measured = measure([sys.executable, "-c", BARE_APP, str(outdir / "out")], child_env("fast"), self.work, outdir / "log.txt")
+            if measured.status != 0:
+                raise SystemExit(f"bare cdktf app failed:\n{(outdir / 'log.txt').read_text()[-2000:]}")
+            shutil.rmtree(outdir, ignore_errors=True)
+            walls.append(measured.wall_s)
+        return statistics.median(walls)
+
+
+def _summary(runs: list[Run]) -> dict:
+    return {
+        "runs": len(runs),
+        "median_wall_s": statistics.median(run.wall_s for run in runs),
+        "min_wall_s": min(run.wall_s for run in runs),
+        "max_wall_s": max(run.wall_s for run in runs),
+        "median_tree_peak_bound": statistics.median(run.tree_peak_bound for run in runs),
+        "median_tree_peak_sampled": statistics.median(run.tree_peak_sampled for run in runs),
+        "median_largest_process_peak": statistics.median(run.largest_process_peak for run in runs),
+        "synth_processes": runs[0].synth_processes,
+        "stacks": runs[0].stacks,
+        "resources": runs[0].resources,
+    }
+
+
+def _same_output(runs: list[Run], what: str) -> None:
+    if len({run.digest for run in runs}) != 1:
+        labels = sorted({run.label for run in runs})
+        raise SystemExit(f"{what}: synthesized output differs between runs ({', '.join(labels)}); see tests/test_fast_import.py")
+
+
+def measure_probes(bench: Bench, variants: tuple[str, ...], config_dir: Path, first_env: str) -> dict:
+    """Phases of one probe run per variant over every environment, and of the fast variant for one
+    environment (what one changed environment pays), plus the bare cdktf app."""
+    probes = {variant: bench.probe(variant, config_dir) for variant in variants}
+    problems = verify_naive_is_ordinary(probes) if "naive" in probes else []
+    if problems:
+        raise SystemExit("the comparison is not what it claims to be:\n" + "\n".join(problems))
+    probes["fast, one environment"] = bench.probe("fast", config_dir, [first_env])
+    return {"probes": probes, "bare_app_s": bench.bare_app(3)}
 
 
 def verify_naive_is_ordinary(probes: dict[str, dict]) -> list[str]:
@@ -331,91 +246,97 @@ def verify_naive_is_ordinary(probes: dict[str, dict]) -> list[str]:
     return problems
 
 
-# --------------------------------------------------------------------------------- generated environments
+def measure_variants(bench: Bench, variants: tuple[str, ...], config_dir: Path, runs: int, warmup: int) -> dict:
+    """Full synth of `config_dir`: fast from a cold cache against naive, interleaved (alternating which goes
+    first), after `warmup` unmeasured runs each."""
+    options = {"fast": {"cache": "cold", "config_dir": config_dir}, "naive": {"jobs": "1", "cache": "off", "config_dir": config_dir}}
+    for _ in range(warmup):
+        for variant in variants:
+            bench.synth(f"warm-up {variant}", variant, **options[variant])
+    measured: list[Run] = []
+    for index in range(runs):
+        for variant in variants if index % 2 == 0 else variants[::-1]:
+            run = bench.synth(variant, variant, **options[variant])
+            measured.append(run)
+            bench.say(f"  run {index + 1}/{runs} {variant:<5} {run.wall_s:6.2f} s  tree peak <= {mb(run.tree_peak_bound)}")
+    _same_output(measured, "fast and naive")
+    summary = {variant: _summary([run for run in measured if run.label == variant]) for variant in variants}
+    if "naive" in summary:
+        summary["ratio_fast_over_naive"] = summary["fast"]["median_wall_s"] / summary["naive"]["median_wall_s"]
+    return {"summary": summary, "runs": [asdict(run) for run in measured]}
 
 
-def _network(index: int) -> dict:
-    """Disjoint ranges for environment `index` (< 32): a /13 of 10.0.0.0/8 each, control plane /28s in 172.16/16."""
-    if not 0 <= index < 32:
-        raise SystemExit("at most 32 generated environments are supported")
-    base = 8 * index
+def measure_incremental(bench: Bench, config_dir: Path, runs: int, name: str) -> dict:
+    """Per round: a cold-cache synth, the same again (no change: every environment reused), then one
+    environment's config file edited (a comment appended, so its key changes and its output does not), and
+    that environment alone with `--no-cache` (what the cache adds to rebuilding it: key, entries, merge)."""
+    edited = bench.work / f"config-{name}-edited"
+    shutil.copytree(config_dir, edited)
+    changed = sorted(path for path in edited.glob("*.yaml") if not path.name.startswith("_"))[0]
+    first = environment_name(changed)
+    cases: dict[str, list[Run]] = {case: [] for case in INCREMENTAL_CASES}
+    for index in range(runs):
+        cases["cold cache"].append(bench.synth("cold cache", config_dir=edited, cache="cold"))
+        cases["no change"].append(bench.synth("no change", config_dir=edited, cache="warm"))
+        with changed.open("a", encoding="utf-8") as handle:
+            handle.write(f"# benchmark edit {index}\n")
+        cases["one changed"].append(bench.synth("one changed", config_dir=edited, cache="warm"))
+        cases["one alone, no cache"].append(bench.synth("one alone, no cache", config_dir=edited, cache="off", env=first))
+        bench.say(f"  {name} {index + 1}/{runs}: " + ", ".join(f"{case} {cases[case][-1].wall_s:.2f} s" for case in INCREMENTAL_CASES))
+    everything = cases["cold cache"] + cases["no change"] + cases["one changed"]
+    _same_output(everything, f"incremental synthesis of {name}")
+    _same_output(cases["one alone, no cache"], f"{first} alone")
+    for run in cases["no change"]:
+        if run.built:
+            raise SystemExit(f"{name}: a no-change synth rebuilt {', '.join(run.built)}")
+    for run in cases["one changed"]:
+        if run.built != [first]:
+            raise SystemExit(f"{name}: one changed environment ({first}) rebuilt {', '.join(run.built) or 'nothing'}")
     return {
-        "private": {"cidr": f"10.{base}.0.0/20", "pods_cidr": f"10.{base + 4}.0.0/14", "services_cidr": f"10.{base + 1}.0.0/20"},
-        "public": {"cidr": f"10.{base}.16.0/22"},
-        "management": {"cidr": f"10.{base}.20.0/24"},
-        "psa_cidr": f"10.{base + 2}.0.0/16",
-        "control_plane_cidr": f"172.16.{index}.0/28",
+        "environments": len(cases["cold cache"][0].built),
+        "changed_environment": first,
+        "cases": {case: _summary(found) for case, found in cases.items()},
     }
 
 
-def _app_config_module(app: Path):
-    """The app's own `stacks.config` (from the snapshot): the generator derives from, and validates with, it."""
-    if str(app) not in sys.path:
-        sys.path.insert(0, str(app))
-    import stacks.config
-
-    return stacks.config
-
-
-def replicate_environment_files(app: Path, template: str, name: str) -> list[Path]:
-    """Per-environment data files of the snapshot (outside config/), e.g. `helm_values/keda/values-dev.yaml`,
-    copied for a generated environment (`values-dev01.yaml`): a file qualifies when its name without
-    extension is `<template>` or ends with `-<template>`/`_<template>`. Code (*.py) is never copied."""
-    pattern = re.compile(rf"^(?:(.*[-_]))?{re.escape(template)}$")
-    created = []
-    for path in sorted(app.rglob("*")):
-        relative = path.relative_to(app)
-        if not path.is_file() or path.suffix == ".py" or relative.parts[0] in ("config", "tests", "docs", "benchmarks"):
-            continue
-        match = pattern.match(path.name[: -len("".join(path.suffixes))] if path.suffixes else path.name)
-        if match:
-            copy = path.with_name(f"{match.group(1) or ''}{name}{''.join(path.suffixes)}")
-            if not copy.exists():
-                shutil.copyfile(path, copy)
-                created.append(copy)
-    return created
-
-
-def generate_environments(app: Path, config_dir: Path, count: int, target: Path) -> Path:
-    """`count` valid environment files derived from the example environments, cycling through them.
-
-    Each copy gets its own name, prefix, project, state bucket, domains and network ranges; everything else
-    is the example's. The files are validated with the app's loader before they are used.
-    """
+def environment_name(config_file: Path) -> str:
+    """The environment a config file defines (`name:`), read without the config model."""
     import yaml
 
-    config = _app_config_module(app)
-    templates = [env.model_dump(mode="json", exclude_unset=True) for env in config.load_configs(config_dir)]
-    target.mkdir(parents=True, exist_ok=True)
-    for index in range(count):
-        data = json.loads(json.dumps(templates[index % len(templates)]))  # deep copy
-        suffix = f"{index + 1:02d}"
-        base = data["name"]
-        name = f"{base[:12]}{suffix}"
-        project = f"bench-{base[:8]}-{suffix}"
-        data.update(
-            name=name,
-            prefix=f"b{suffix}-{base[:4]}",
-            project_id=project,
-            state_bucket=f"{project}-tfstate",
-            domain=f"{name}.example.com",
-        )
-        if isinstance(data.get("dns"), dict) and "private_domain" in data["dns"]:
-            data["dns"]["private_domain"] = f"{name}.internal.example.com"
-        for key, value in _network(index).items():
-            if isinstance(value, dict):
-                data["network"].setdefault(key, {}).update(value)
-            else:
-                data["network"][key] = value
-        (target / f"{name}.yaml").write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
-        replicate_environment_files(app, base, name)
-    try:
-        generated = config.load_configs(target)
-    except config.ConfigError as exc:
-        raise SystemExit(f"generated environments in {target} do not validate:\n{exc}")
-    if len(generated) != count:
-        raise SystemExit(f"expected {count} generated environments in {target}, found {len(generated)}")
-    return target
+    return str(yaml.safe_load(config_file.read_text(encoding="utf-8"))["name"])
+
+
+def measure_scaling(bench: Bench, dirs: dict[int, Path], runs: int) -> dict:
+    """Each point and series `runs` times with `--no-cache`, the order of the points reversed every round."""
+    counts = sorted(dirs)
+    bench.synth("scaling warm-up", config_dir=dirs[counts[0]])
+    walls = {name: {count: [] for count in counts} for name in SCALING_SERIES}
+    peaks = {name: {count: [] for count in counts} for name in SCALING_SERIES}
+    used = {name: {} for name in SCALING_SERIES}
+    digests: dict[int, list[Run]] = {count: [] for count in counts}
+    for index in range(runs):
+        for count in counts if index % 2 == 0 else counts[::-1]:
+            for name, jobs in SCALING_SERIES.items():
+                run = bench.synth(f"{count} environments, {name}", config_dir=dirs[count], jobs=jobs)
+                walls[name][count].append(run.wall_s)
+                peaks[name][count].append(run.tree_peak_bound)
+                used[name][count] = run.synth_processes
+                digests[count].append(run)
+                bench.say(f"  scaling {index + 1}/{runs} {count:>2} envs {run.stacks:>3} stacks "
+                          f"{run.synth_processes} process(es) {run.wall_s:6.2f} s  {name}")
+    for count, found in digests.items():
+        _same_output(found, f"{count} environments, one process and several")
+    scaling = {}
+    for name in SCALING_SERIES:
+        medians = {count: statistics.median(values) for count, values in walls[name].items()}
+        scaling[name] = {
+            "runs_per_point": runs,
+            "synth_processes": used[name],
+            "median_wall_s": medians,
+            "median_tree_peak_bound": {count: statistics.median(values) for count, values in peaks[name].items()},
+            "slope_s_per_env": slope(list(medians.items())) if len(counts) > 1 else float("nan"),
+        }
+    return scaling
 
 
 # ---------------------------------------------------------------------------------------------- reports
@@ -455,164 +376,174 @@ def machine() -> dict:
 @dataclass
 class Report:
     machine: dict
-    runs_per_variant: int
-    runs: list[dict] = field(default_factory=list)
-    summary: dict = field(default_factory=dict)
+    variants: dict = field(default_factory=dict)
     probes: dict = field(default_factory=dict)
-    bare_app_s: float | None = None
+    incremental: dict = field(default_factory=dict)
     scaling: dict = field(default_factory=dict)
     checks: dict = field(default_factory=dict)
 
 
-def main(argv: list[str] | None = None) -> int:
+def evaluate(report: Report) -> dict[str, bool]:
+    """The goals of docs/performance.md (issue 15 and the fast-import issue) for what was measured."""
+    checks: dict[str, bool] = {}
+    summary = report.variants.get("summary", {})
+    if "ratio_fast_over_naive" in summary:
+        checks[f"full synth (cold cache) <= {RATIO_LIMIT} x naive"] = summary["ratio_fast_over_naive"] <= RATIO_LIMIT
+    if "fast" in summary:
+        checks["full synth peak memory <= 1.0 GB"] = summary["fast"]["median_tree_peak_bound"] <= MEMORY_LIMIT_BYTES
+    sets = list(report.incremental.items())
+    if sets:
+        name, examples = sets[0]
+        cases = examples["cases"]
+        checks[f"{name}: no-change synth <= {NO_CHANGE_LIMIT_S} s"] = cases["no change"]["median_wall_s"] <= NO_CHANGE_LIMIT_S
+        checks[f"{name}: one changed environment <= {ONE_CHANGED_LIMIT:.0%} of a full synth"] = (
+            cases["one changed"]["median_wall_s"] <= ONE_CHANGED_LIMIT * cases["cold cache"]["median_wall_s"]
+        )
+        for large_name, large in sets[1:]:
+            checks[f"{large_name}: peak memory <= 1.0 GB"] = all(
+                case["median_tree_peak_bound"] <= MEMORY_LIMIT_BYTES for case in large["cases"].values()
+            )
+            checks[f"{large_name}: one changed <= {LARGE_ONE_CHANGED_LIMIT:g} x one changed in {name}"] = (
+                large["cases"]["one changed"]["median_wall_s"]
+                <= LARGE_ONE_CHANGED_LIMIT * cases["one changed"]["median_wall_s"]
+            )
+    if SHIPPED in report.scaling:
+        shipped = report.scaling[SHIPPED]
+        checks[f"per-environment cost <= {SLOPE_LIMIT_S} s"] = shipped["slope_s_per_env"] <= SLOPE_LIMIT_S
+        checks["peak memory <= 1.0 GB at every scaling point"] = all(
+            peak <= MEMORY_LIMIT_BYTES for peak in shipped["median_tree_peak_bound"].values()
+        )
+    return checks
+
+
+def print_report(report: Report, say: Say) -> None:
+    summary = report.variants.get("summary", {})
+    if summary:
+        first = next(iter(value for key, value in summary.items() if isinstance(value, dict)))
+        say("")
+        say(f"Full synth of the examples ({first['stacks']} stacks, {first['resources']} resources), "
+            f"{first['runs']} interleaved runs per variant, medians (fast: cold cache; naive: --no-cache --jobs 1):")
+        _table(say, {variant: row for variant, row in summary.items() if isinstance(row, dict)})
+        if "ratio_fast_over_naive" in summary:
+            ratio = summary["ratio_fast_over_naive"]
+            say(f"  ratio fast/naive: {ratio:.3f}  (naive/fast: {1 / ratio:.1f}x)")
+    if report.probes:
+        probes = report.probes["probes"]
+        names = list(probes)
+        say("")
+        say("Where the time goes (one probe run each, seconds):")
+        say(f"  {'phase':<60}" + "".join(f" {name:>22}" for name in names))
+        say(f"  {'interpreter start-up + exit (kernel shutdown)':<60}" + "".join(f" {probes[n]['outside_s']:22.2f}" for n in names))
+        for phase in probes[names[0]]["phases"]:
+            say(f"  {phase:<60}" + "".join(f" {probes[n]['phases'][phase]:22.2f}" for n in names))
+        say(f"  {'total (wall)':<60}" + "".join(f" {probes[n]['wall_s']:22.2f}" for n in names))
+        for name in names:
+            packages = ", ".join(
+                f"{package.removeprefix('cdktf_cdktf_provider_')}: {info['submodules']} modules"
+                + (" (bare package)" if info["bare"] else " (package __init__)")
+                for package, info in probes[name]["packages"].items() if info["imported"]
+            )
+            kernels = ", ".join(
+                f"{k['role']} {mb(k['rss'])} RSS" + (" (lazy-index hook)" if k["lazy_index_hook"] else "")
+                for k in probes[name]["kernels"]
+            )
+            say(f"  {name}: {packages}; {kernels}")
+        say(f"  bare cdktf app (import cdktf, empty App().synth()), median of 3: {report.probes['bare_app_s']:.2f} s")
+    for name, found in report.incremental.items():
+        cases = found["cases"]
+        full = cases["cold cache"]["median_wall_s"]
+        say("")
+        say(f"Incremental synthesis, {name} ({found['environments']} environments, {cases['cold cache']['stacks']} stacks; "
+            f"changed: {found['changed_environment']}), {cases['cold cache']['runs']} rounds, medians:")
+        _table(say, cases, share_of=full)
+    for name, series in report.scaling.items():
+        say("")
+        say(f"Scaling, {name} (generated environments, --no-cache, {series['runs_per_point']} runs per point, medians):")
+        previous = None
+        for count, value in series["median_wall_s"].items():
+            step = f"  (+{(value - previous[1]) / (count - previous[0]):.3f} s/env)" if previous else ""
+            say(f"  {count:>3} envs  {series['synth_processes'][count]} process(es)  {value:6.2f} s  "
+                f"tree peak <= {mb(series['median_tree_peak_bound'][count])}{step}")
+            previous = (count, value)
+        say(f"  marginal cost per environment (least-squares slope): {series['slope_s_per_env']:.3f} s")
+    say("")
+    for check, ok in report.checks.items():
+        say(f"  {'PASS' if ok else 'FAIL'}  {check}")
+    say(f"  load average start {report.machine['loadavg_start']}, end {report.machine['loadavg_end']}")
+
+
+def _table(say: Say, rows: dict[str, dict], share_of: float | None = None) -> None:
+    share = f" {'of full':>8}" if share_of else ""
+    say(f"  {'':<22} {'wall':>8} {'min':>8} {'max':>8}{share} {'processes':>9} {'tree peak (bound)':>18} "
+        f"{'tree peak (sampled)':>20} {'largest process':>16}")
+    for name, row in rows.items():
+        ratio = f" {row['median_wall_s'] / share_of:8.0%}" if share_of else ""
+        say(f"  {name:<22} {row['median_wall_s']:7.2f}s {row['min_wall_s']:7.2f}s {row['max_wall_s']:7.2f}s{ratio} "
+            f"{row['synth_processes']:>9} {mb(row['median_tree_peak_bound']):>18} {mb(row['median_tree_peak_sampled']):>20} "
+            f"{mb(row['median_largest_process_peak']):>16}")
+
+
+# ------------------------------------------------------------------------------------------------- main
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--config-dir", type=Path,
+        help="the environment set measured and generated from (default: config/ of the snapshot)",
+    )
     parser.add_argument("--runs", type=int, default=5, help="measured runs per variant (default 5)")
     parser.add_argument("--warmup", type=int, default=1, help="unmeasured runs per variant first (default 1)")
+    parser.add_argument("--variants", default=",".join(VARIANTS), help="fast, naive or both (default fast,naive)")
+    parser.add_argument("--incremental-runs", type=int, default=5, help="rounds of the incremental cases for the examples (default 5)")
+    parser.add_argument("--large", type=int, default=48, help="generated environments of the large incremental set (default 48; 0: skip)")
+    parser.add_argument("--large-runs", type=int, default=3, help="rounds of the incremental cases for the large set (default 3)")
     parser.add_argument("--scaling-runs", type=int, default=3, help="runs per point of the scaling series (default 3)")
-    parser.add_argument("--envs", default="3,6,9,12", help="environment counts of the scaling series (default 3,6,9,12)")
+    parser.add_argument("--envs", default="3,12,24,48", help="environment counts of the scaling series (default 3,12,24,48)")
     parser.add_argument("--no-scaling", action="store_true", help="skip the scaling series")
     parser.add_argument("--no-probe", action="store_true", help="skip the import probe, phase breakdown and bare app")
     parser.add_argument("--json", metavar="PATH", help="also write the full results as JSON ('-' for stdout)")
     parser.add_argument("--strict", action="store_true", help="exit 1 when a check fails (default: report only)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
     args = parser.parse_args(argv)
-    if args.runs < 1:
-        parser.error("--runs must be at least 1")
-    counts = sorted({int(item) for item in args.envs.split(",") if item.strip()})
-
-    work = Path(tempfile.mkdtemp(prefix="synth-bench-"))
-    say = (lambda *a: print(*a, file=sys.stderr, flush=True)) if args.json == "-" else (lambda *a: print(*a, flush=True))
+    args.variants = tuple(dict.fromkeys(item.strip() for item in args.variants.split(",") if item.strip()))
+    if not args.variants or set(args.variants) - set(VARIANTS) or args.variants[0] != "fast":
+        parser.error(f"--variants: expected fast or fast,naive, got {','.join(args.variants)!r}")
+    if min(args.runs, args.incremental_runs, args.large_runs, args.scaling_runs) < 1 or args.warmup < 0 or args.large < 0:
+        parser.error("run counts must be at least 1 (--warmup and --large at least 0)")
     try:
-        app = work / "app"
-        shutil.copytree(ROOT, app, ignore=SNAPSHOT_IGNORE, symlinks=True)
-        report = Report(machine=machine(), runs_per_variant=args.runs)
-        say(f"snapshot of {ROOT} in {app}; {report.machine['nproc']} CPUs, load {report.machine['loadavg_start']}")
+        args.envs = sorted({int(item) for item in args.envs.split(",") if item.strip()})
+    except ValueError:
+        parser.error(f"--envs: expected comma-separated numbers, got {args.envs!r}")
+    if not args.envs or min(args.envs) < 1:
+        parser.error("--envs: expected at least one positive number")
+    return args
 
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    work = Path(tempfile.mkdtemp(prefix="synth-bench-"))
+    say: Say = (lambda *a: print(*a, file=sys.stderr, flush=True)) if args.json == "-" else (lambda *a: print(*a, flush=True))
+    try:
+        bench = Bench(copy_checkout(ROOT, work / "app"), work, say)
+        config_dir = args.config_dir.resolve() if args.config_dir else bench.app / "config"
+        report = Report(machine=machine())
+        say(f"snapshot of {ROOT} in {bench.app}; {report.machine['nproc']} CPUs, load {report.machine['loadavg_start']}")
+        first = environment_name(sorted(path for path in config_dir.glob("*.yaml") if not path.name.startswith("_"))[0])
         if not args.no_probe:
-            report.probes = {variant: probe(app, variant, work, app / "config") for variant in VARIANTS}
-            problems = verify_naive_is_ordinary(report.probes)
-            if problems:
-                raise SystemExit("the comparison is not what it claims to be:\n" + "\n".join(problems))
-            report.bare_app_s = bare_app(work, 3)
-
-        for _ in range(args.warmup):
-            for variant in VARIANTS:
-                synth_run(app, variant, work)
-        runs: list[Run] = []
-        for index in range(args.runs):
-            order = VARIANTS if index % 2 == 0 else VARIANTS[::-1]
-            for variant in order:
-                run = synth_run(app, variant, work)
-                runs.append(run)
-                say(f"  run {index + 1}/{args.runs} {variant:<5} {run.wall_s:6.2f} s  tree peak <= {mb(run.tree_peak_bound)}")
-        digests = {run.digest for run in runs}
-        if len(digests) != 1:
-            raise SystemExit("synthesized output differs between runs/variants; see tests/test_fast_import.py")
-        report.runs = [asdict(run) for run in runs]
-        for variant in VARIANTS:
-            mine = [run for run in runs if run.variant == variant]
-            report.summary[variant] = {
-                "median_wall_s": statistics.median(run.wall_s for run in mine),
-                "min_wall_s": min(run.wall_s for run in mine),
-                "max_wall_s": max(run.wall_s for run in mine),
-                "median_tree_peak_bound": statistics.median(run.tree_peak_bound for run in mine),
-                "median_tree_peak_sampled": statistics.median(run.tree_peak_sampled for run in mine),
-                "median_largest_process_peak": statistics.median(run.largest_process_peak for run in mine),
-                "stacks": mine[0].stacks,
-                "resources": mine[0].resources,
-            }
-        fast, naive = report.summary["fast"], report.summary["naive"]
-        ratio = fast["median_wall_s"] / naive["median_wall_s"]
-        report.summary["ratio_fast_over_naive"] = ratio
-
+            report.probes = measure_probes(bench, args.variants, config_dir, first)
+        report.variants = measure_variants(bench, args.variants, config_dir, args.runs, args.warmup)
+        counts = set(args.envs if not args.no_scaling else ()) | ({args.large} if args.large else set())
+        dirs = {count: generate_environments(bench.app, config_dir, count, work / f"envs-{count}") for count in sorted(counts)}
+        report.incremental[EXAMPLES] = measure_incremental(bench, config_dir, args.incremental_runs, EXAMPLES)
+        if args.large:
+            name = f"{args.large} generated"
+            report.incremental[name] = measure_incremental(bench, dirs[args.large], args.large_runs, name)
         if not args.no_scaling:
-            dirs = {count: generate_environments(app, app / "config", count, work / f"envs-{count}") for count in counts}
-            synth_run(app, "fast", work, dirs[counts[0]])  # warm-up
-            walls = {name: {count: [] for count in counts} for name in SCALING_SERIES}
-            peaks = {name: {count: [] for count in counts} for name in SCALING_SERIES}
-            used = {name: {} for name in SCALING_SERIES}
-            digests: dict[int, set[str]] = {count: set() for count in counts}
-            for index in range(args.scaling_runs):
-                order = counts if index % 2 == 0 else counts[::-1]
-                for count in order:
-                    for name, jobs in SCALING_SERIES.items():
-                        run = synth_run(app, "fast", work, dirs[count], jobs=jobs)
-                        walls[name][count].append(run.wall_s)
-                        peaks[name][count].append(run.tree_peak_bound)
-                        used[name][count] = run.synth_processes
-                        digests[count].add(run.digest)
-                        say(f"  scaling {index + 1}/{args.scaling_runs} {count:>2} envs {run.stacks:>3} stacks "
-                            f"{run.synth_processes} process(es) {run.wall_s:6.2f} s  {name}")
-            if any(len(found) != 1 for found in digests.values()):
-                raise SystemExit("one process and several synthesized different output; see tests/test_fast_import.py")
-            for name in SCALING_SERIES:
-                medians = {count: statistics.median(values) for count, values in walls[name].items()}
-                report.scaling[name] = {
-                    "runs_per_point": args.scaling_runs,
-                    "synth_processes": used[name],
-                    "median_wall_s": medians,
-                    "median_tree_peak_bound": {count: statistics.median(values) for count, values in peaks[name].items()},
-                    "slope_s_per_env": slope(list(medians.items())) if len(counts) > 1 else float("nan"),
-                }
-
-        report.checks = {
-            f"ratio <= {RATIO_LIMIT}": ratio <= RATIO_LIMIT,
-            "fast peak memory <= 1.0 GB": fast["median_tree_peak_bound"] <= MEMORY_LIMIT_BYTES,
-        }
-        if report.scaling:
-            shipped = report.scaling[SHIPPED]
-            report.checks[f"per-environment cost <= {SLOPE_LIMIT_S} s"] = shipped["slope_s_per_env"] <= SLOPE_LIMIT_S
-            report.checks["peak memory <= 1.0 GB at every scaling point"] = all(
-                peak <= MEMORY_LIMIT_BYTES for peak in shipped["median_tree_peak_bound"].values()
-            )
+            report.scaling = measure_scaling(bench, {count: dirs[count] for count in args.envs}, args.scaling_runs)
+        report.checks = evaluate(report)
         report.machine["loadavg_end"] = os.getloadavg()
-
-        say("")
-        say(f"Full synth of config/ ({fast['stacks']} stacks, {fast['resources']} resources), "
-            f"{args.runs} interleaved runs per variant, medians:")
-        say(f"  {'variant':<8} {'wall':>8} {'min':>8} {'max':>8} {'tree peak (bound)':>18} {'tree peak (sampled)':>20} {'largest process':>16}")
-        for variant in VARIANTS:
-            row = report.summary[variant]
-            say(f"  {variant:<8} {row['median_wall_s']:7.2f}s {row['min_wall_s']:7.2f}s {row['max_wall_s']:7.2f}s "
-                f"{mb(row['median_tree_peak_bound']):>18} {mb(row['median_tree_peak_sampled']):>20} {mb(row['median_largest_process_peak']):>16}")
-        say(f"  ratio fast/naive: {ratio:.3f}  (naive/fast: {1 / ratio:.1f}x)")
-        if report.probes:
-            say("")
-            say("Where the time goes (one probe run per variant, seconds):")
-            phases = list(report.probes["fast"]["phases"])
-            say(f"  {'phase':<58} {'fast':>7} {'naive':>7}")
-            say(f"  {'interpreter start-up + exit (kernel shutdown)':<58} {report.probes['fast']['outside_s']:7.2f} {report.probes['naive']['outside_s']:7.2f}")
-            for phase in phases:
-                say(f"  {phase:<58} {report.probes['fast']['phases'][phase]:7.2f} {report.probes['naive']['phases'][phase]:7.2f}")
-            say(f"  {'total (wall)':<58} {report.probes['fast']['wall_s']:7.2f} {report.probes['naive']['wall_s']:7.2f}")
-            for variant in VARIANTS:
-                packages = ", ".join(
-                    f"{name.removeprefix('cdktf_cdktf_provider_')}: {info['submodules']} modules"
-                    + (" (bare package)" if info["bare"] else " (package __init__)")
-                    for name, info in report.probes[variant]["packages"].items() if info["imported"]
-                )
-                kernels = ", ".join(
-                    f"{k['role']} {mb(k['rss'])} RSS" + (" (lazy-index hook)" if k["lazy_index_hook"] else "")
-                    for k in report.probes[variant]["kernels"]
-                )
-                say(f"  {variant}: {packages}; {kernels}")
-            say(f"  bare cdktf app (import cdktf, empty App().synth()), median of 3: {report.bare_app_s:.2f} s")
-        if report.scaling:
-            for name, series in report.scaling.items():
-                say("")
-                say(f"Scaling, {name} (generated environments, {args.scaling_runs} runs per point, medians):")
-                previous = None
-                for count, value in series["median_wall_s"].items():
-                    step = f"  (+{(value - previous[1]) / (count - previous[0]):.3f} s/env)" if previous else ""
-                    say(f"  {count:>3} envs  {series['synth_processes'][count]} process(es)  {value:6.2f} s  "
-                        f"tree peak <= {mb(series['median_tree_peak_bound'][count])}{step}")
-                    previous = (count, value)
-                say(f"  marginal cost per environment (least-squares slope): {series['slope_s_per_env']:.3f} s")
-        say("")
-        for check, ok in report.checks.items():
-            say(f"  {'PASS' if ok else 'FAIL'}  {check}")
-        say(f"  load average start {report.machine['loadavg_start']}, end {report.machine['loadavg_end']}")
-
+        print_report(report, say)
         if args.json:
             text = json.dumps(asdict(report), indent=2, default=str)
             if args.json == "-":

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import yaml
 
-from ci import changes, deliver, identity, manifest, pipeline, plan, tools
+from ci import changes, checkov_reports, deliver, identity, manifest, pipeline, plan, tools
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -52,14 +52,17 @@ def cmd_synth(args: argparse.Namespace) -> int:
     return 0
 
 
-def _terraform(stack: str) -> tuple[plan.Terraform, Path]:
-    outdir = ROOT / "cdktf.out"
+def _terraform(stack: str, outdir: Path = ROOT / "cdktf.out") -> tuple[plan.Terraform, Path]:
     directory = plan.stack_directory(outdir, manifest.load(outdir), stack)
     scratch = Path(tempfile.mkdtemp(prefix="ci-credentials-"))
     env = identity.job_environment(os.environ, scratch)
     env.setdefault("TF_PLUGIN_CACHE_DIR", str(ROOT / ".cache" / "terraform-plugins"))
     Path(env["TF_PLUGIN_CACHE_DIR"]).mkdir(parents=True, exist_ok=True)
     env["TF_IN_AUTOMATION"] = "1"
+    # Exec credential plugins of the stack's providers, as the generated job names them (pipeline.TOOLS_VARIABLE).
+    needed = tuple(os.environ.get(pipeline.TOOLS_VARIABLE, "").split())
+    if needed:
+        env["PATH"] = tools.bin_dir(needed) + os.pathsep + env.get("PATH", "")
     return plan.Terraform(tools.install("terraform"), directory, env), scratch
 
 
@@ -105,6 +108,15 @@ def cmd_tools(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_checkov_reports(args: argparse.Namespace) -> int:
+    """Synthesize, render the manifests, write checkov's JUnit and GitLab SAST reports into --reports."""
+    outdir = ROOT / "cdktf.out"
+    subprocess.run([sys.executable, str(ROOT / "main.py"), "--outdir", str(outdir)], check=True)
+    rendered = Path(tempfile.mkdtemp(prefix="ci-rendered-"))
+    checkov_reports.render_manifests(rendered)
+    return checkov_reports.run(outdir / "stacks", rendered, Path(args.reports))
+
+
 def cmd_deliver(args: argparse.Namespace) -> int:
     return deliver.run(args.step, os.environ, Path(tempfile.mkdtemp(prefix="ci-deliver-")))
 
@@ -129,6 +141,9 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("tools", help="install pinned tools")
     p.add_argument("names", nargs="+")
     p.set_defaults(func=cmd_tools)
+    p = sub.add_parser("checkov-reports", help="checkov findings as JUnit and GitLab SAST reports")
+    p.add_argument("--reports", default="reports")
+    p.set_defaults(func=cmd_checkov_reports)
     p = sub.add_parser("deliver", help="a Skaffold delivery step")
     p.add_argument("step", choices=sorted(deliver.STEPS))
     p.set_defaults(func=cmd_deliver)

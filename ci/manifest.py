@@ -15,6 +15,10 @@ class Stack:
     """Stacks whose outputs this one reads: they must be applied first."""
     directory: str
     """The stack's Terraform root module, relative to the synth output directory."""
+    exec_commands: tuple[str, ...] = ()
+    """Programs the stack's providers run as exec credential plugins (the helm and kubernetes providers run
+    gke-gcloud-auth-plugin to reach the cluster's DNS endpoint): its plan and apply jobs need them on PATH.
+    Default: none (Google-only stacks)."""
 
     @property
     def env(self) -> str:
@@ -36,7 +40,12 @@ def load(outdir: Path) -> dict[str, Stack]:
         document = json.loads(path.read_text(encoding="utf-8"))
         entries = document["stacks"]
         stacks = {
-            name: Stack(name=name, dependencies=tuple(entry["dependencies"]), directory=entry["workingDirectory"])
+            name: Stack(
+                name=name,
+                dependencies=tuple(entry["dependencies"]),
+                directory=entry["workingDirectory"],
+                exec_commands=_exec_commands(outdir / entry["synthesizedStackPath"]),
+            )
             for name, entry in entries.items()
         }
     except FileNotFoundError:
@@ -48,6 +57,28 @@ def load(outdir: Path) -> dict[str, Stack]:
         if unknown:
             raise ManifestError(f"{path}: stack {stack.name} depends on {unknown[0]!r}, which the manifest does not define")
     return stacks
+
+
+def _exec_commands(document_path: Path) -> tuple[str, ...]:
+    """Every `exec.command` in the document's provider blocks (kubernetes: a list of exec blocks; helm: one
+    block under `kubernetes`), sorted."""
+    if not document_path.is_file():
+        raise ManifestError(f"{document_path}: named by manifest.json but missing; synthesize again")
+    found: set[str] = set()
+
+    def walk(node: object) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key == "exec":
+                    found.update(block["command"] for block in (value if isinstance(value, list) else [value]))
+                else:
+                    walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(json.loads(document_path.read_text(encoding="utf-8")).get("provider", {}))
+    return tuple(sorted(found))
 
 
 def dependency_order(stacks: Mapping[str, Stack]) -> list[str]:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Mapping, Sequence
 
-from ci import manifest
+from ci import manifest, tools
 from ci.plan import GUARD_EXIT
 
 # GitLab environment names (and deployment tiers) of the platform environments; others keep their name.
@@ -26,6 +26,7 @@ SYNTH_JOB = "synth"
 CHILD_FILE = "child-pipeline.yml"
 IMAGE = "$CI_PYTHON_IMAGE"
 PYTHON = ".venv/bin/python"
+TOOLS_VARIABLE = "PLATFORM_TOOLS"
 # Artifacts of plan jobs can hold sensitive values (plan files embed planned attribute values): never public.
 _PLAN_PATHS = ("plan.tfplan", "plan-summary.txt", "plan-report.json", ".terraform.lock.hcl")
 
@@ -84,6 +85,14 @@ def generate(
         name for name in manifest.dependency_order(stacks)
         if stacks[name].env in env_modes and (only is None or name in only)
     ]
+    pinned = tools.load()
+    for name in selected:
+        unpinned = [command for command in stacks[name].exec_commands if command not in pinned]
+        if unpinned:
+            raise manifest.ManifestError(
+                f"stack {name}: its providers run {unpinned[0]!r} as an exec credential plugin, which "
+                f"{tools.LOCK.name} does not pin; add its row (version, URL, sha256) there"
+            )
     jobs: dict[str, dict] = {}
     for name in selected:
         stack, mode = stacks[name], env_modes[stacks[name].env]
@@ -115,10 +124,14 @@ def generate(
     }
 
 
-def _identity(env: str, identity: str) -> dict:
+def _identity(stack: manifest.Stack, identity: str) -> dict:
+    variables = {"PLATFORM_ENV": stack.env, "PLATFORM_IDENTITY": identity, "PLATFORM_STACK": stack.name}
+    if stack.exec_commands:
+        # `ci plan`/`ci apply` put these pinned tools on PATH (the cluster's helm/kubernetes providers).
+        variables[TOOLS_VARIABLE] = " ".join(stack.exec_commands)
     return {
-        "id_tokens": {"GITLAB_OIDC_TOKEN": {"aud": f"${variable(env, 'WORKLOAD_IDENTITY_AUDIENCE')}"}},
-        "variables": {"PLATFORM_ENV": env, "PLATFORM_IDENTITY": identity},
+        "id_tokens": {"GITLAB_OIDC_TOKEN": {"aud": f"${variable(stack.env, 'WORKLOAD_IDENTITY_AUDIENCE')}"}},
+        "variables": variables,
     }
 
 
@@ -132,12 +145,12 @@ def _synth_artifacts() -> dict:
 
 
 def _plan_job(stack: manifest.Stack, mode: Mode, after: list[str]) -> dict:
-    identity = _identity(stack.env, "plan")
+    identity = _identity(stack, "plan")
     directory = f"cdktf.out/{stack.directory}"
     job = {
         "stage": "terraform",
         **identity,
-        "variables": {**identity["variables"], "PLATFORM_STACK": stack.name, "PLATFORM_PLAN_MODE": mode.value},
+        "variables": {**identity["variables"], "PLATFORM_PLAN_MODE": mode.value},
         "needs": [_synth_artifacts(), *({"job": job, "artifacts": False} for job in after)],
         "script": [f"{PYTHON} -m ci plan {stack.name}"],
         "artifacts": {
@@ -159,12 +172,11 @@ def _plan_job(stack: manifest.Stack, mode: Mode, after: list[str]) -> dict:
 
 
 def _apply_job(stack: manifest.Stack, mode: Mode) -> dict:
-    identity = _identity(stack.env, "apply")
+    identity = _identity(stack, "apply")
     name, tier = GITLAB_ENVIRONMENTS.get(stack.env, (stack.env, "other"))
     job = {
         "stage": "terraform",
         **identity,
-        "variables": {**identity["variables"], "PLATFORM_STACK": stack.name},
         # Exactly this pipeline's plan of this stack: the saved plan file, never a new plan.
         "needs": [_synth_artifacts(), {"job": f"plan:{stack.name}", "artifacts": True}],
         # One apply per stack at a time across all pipelines, oldest pipeline first (process_mode is a

@@ -32,21 +32,21 @@ class Tool:
     """Path of the binary inside the archive; "-" when the download is the binary itself."""
 
 
-def _resolve(value: str, field: str, name: str, environ: Mapping[str, str]) -> str:
+def _checksum(value: str, name: str, environ: Mapping[str, str]) -> str:
     if not value.startswith("$"):
         return value
     resolved = environ.get(value[1:], "")
     if not resolved:
         raise ToolError(
-            f"{LOCK.name}: {name} {field} comes from CI variable {value[1:]}, which is not set. "
-            f"Set it to the publisher's value (docs/ci-cd.md, 'Pinned tools')."
+            f"{LOCK.name}: {name} sha256 comes from CI variable {value[1:]}, which is not set. Set it to the "
+            f"sha256 of the reviewed download (docs/ci-cd.md, 'Pinned images and tools')."
         )
     return resolved
 
 
 def load(lock: Path = LOCK) -> dict[str, dict[str, str]]:
-    """Every row as written; variables are resolved by `tool()`, one tool at a time (so a job needing only
-    terraform does not need the kubectl checksum)."""
+    """Every row as written; a checksum variable is resolved by `tool()`, one tool at a time (so a job that
+    needs only terraform does not need the Docker checksum)."""
     lines = [line for line in lock.read_text(encoding="utf-8").splitlines() if line and not line.startswith("#")]
     return {row["name"]: row for row in csv.DictReader(io.StringIO("\n".join(lines)), delimiter="\t")}
 
@@ -56,8 +56,8 @@ def tool(name: str, environ: Mapping[str, str] = os.environ, lock: Path = LOCK) 
     if name not in rows:
         raise ToolError(f"{lock.name}: no tool {name!r}; expected one of {', '.join(rows)}")
     row = rows[name]
-    version = _resolve(row["version"], "version", name, environ)
-    sha256 = _resolve(row["sha256"], "sha256", name, environ).lower()
+    version = row["version"]
+    sha256 = _checksum(row["sha256"], name, environ).lower()
     if len(sha256) != 64 or any(c not in "0123456789abcdef" for c in sha256):
         raise ToolError(f"{lock.name}: {name} sha256 {sha256!r} is not 64 hex digits")
     return Tool(name=name, version=version, url=row["url"].format(version=version), sha256=sha256, member=row["member"])

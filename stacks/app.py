@@ -43,7 +43,7 @@ def build_environment(
         cluster.add_dependency(security)
         stacks.append(cluster)
     if "data" in wanted:
-        data = DataStack(app, env, cluster=cluster.outputs)
+        data = DataStack(app, env, cluster=cluster.outputs, network=network.outputs, security=security.outputs)
         data.add_dependency(cluster)
         stacks.append(data)
     if "observability" in wanted:

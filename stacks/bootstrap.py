@@ -39,6 +39,7 @@ REQUIRED_SERVICES = (
     "secretmanager.googleapis.com",
     "servicenetworking.googleapis.com",
     "serviceusage.googleapis.com",
+    "sqladmin.googleapis.com",
     "storage.googleapis.com",
     "sts.googleapis.com",
 )
@@ -53,6 +54,7 @@ PLAN_ROLES = (
     CiRole(role="roles/binaryauthorization.policyViewer", reason="refresh the Binary Authorization policy"),
     CiRole(role="roles/certificatemanager.viewer", reason="refresh certificates, maps and DNS authorizations"),
     CiRole(role="roles/cloudkms.viewer", reason="refresh key rings, keys and their IAM (no encrypt/decrypt)"),
+    CiRole(role="roles/cloudsql.viewer", reason="refresh the Cloud SQL instance, its databases and users (no data access)"),
     CiRole(role="roles/compute.viewer", reason="refresh VPC, subnets, router, NAT, firewall, addresses, load balancers"),
     CiRole(
         role="roles/container.viewer",
@@ -78,6 +80,10 @@ APPLY_ROLES = (
     CiRole(role="roles/binaryauthorization.policyEditor", reason="the Binary Authorization policy"),
     CiRole(role="roles/certificatemanager.editor", reason="edge certificates, the certificate map and its entries"),
     CiRole(role="roles/cloudkms.admin", reason="key rings, keys and key IAM for the service agents; cannot encrypt or decrypt"),
+    CiRole(
+        role="roles/cloudsql.admin",
+        reason="the Cloud SQL instance, databases and IAM users; no built-in user is managed (docs/data.md)",
+    ),
     CiRole(role="roles/compute.loadBalancerAdmin", reason="the static CDN's backend bucket, URL map, proxy, forwarding rule"),
     CiRole(role="roles/compute.networkAdmin", reason="VPC, subnets, router, NAT, addresses, Private Service Access range"),
     CiRole(role="roles/compute.securityAdmin", reason="firewall rules, SSL policy and the Cloud Armor policy"),

@@ -7,6 +7,8 @@ One row per component. Everything that used to list components derives from here
 * the namespaces Backup for GKE covers by default (config model),
 * the names the Kubernetes overlays receive (`<COMPONENT>_GSA` in platform-names.env, and the replacement
   that writes it into the component's ServiceAccount annotation),
+* the Cloud SQL users: every component that uses a database signs in as its service account (IAM
+  database authentication) and holds the Cloud SQL connect/login roles (data and security stacks),
 * the tables the tests iterate over.
 
 Adding a component: add a row, then its own files (manifests under k8s/base/<name>/ for an application, a
@@ -17,6 +19,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Literal
+
+from stacks.databases import APP_DATABASE, DATABASES, TEMPORAL_DATABASE, TEMPORAL_VISIBILITY_DATABASE
 
 APP_NAMESPACE = "apps"
 
@@ -43,6 +47,10 @@ class Component:
     """Also owns one secret per configured Slack channel and PagerDuty service (their webhook/routing key)."""
     backed_up: bool = True
     """Its namespace is in Backup for GKE's default scope (config `cluster.backup.namespaces`)."""
+    databases: tuple[str, ...] = ()
+    """Cloud SQL databases (stacks/databases.py) it uses: it gets an IAM database user, the Cloud SQL
+    client and instance-user roles, one connection pool per database in the connection arithmetic, and
+    the one-time grants on these databases. Default: none."""
 
     @property
     def kubernetes_service_account(self) -> str:
@@ -57,16 +65,16 @@ class Component:
 
 COMPONENTS: tuple[Component, ...] = (
     Component(
-        name="api-server", title="API server", purpose="Public API; calls no Google API",
-        namespace=APP_NAMESPACE, delivery="app",
+        name="api-server", title="API server", purpose="Public API; signs in to Cloud SQL with IAM",
+        namespace=APP_NAMESPACE, delivery="app", databases=(APP_DATABASE,),
     ),
     Component(
         name="ai-server", title="AI server", purpose="Inference on GPU nodes; calls no Google API",
         namespace=APP_NAMESPACE, delivery="app",
     ),
     Component(
-        name="backend", title="Backend", purpose="Stateful key-value backend; calls no Google API",
-        namespace=APP_NAMESPACE, delivery="app",
+        name="backend", title="Backend", purpose="Stateful key-value backend; signs in to Cloud SQL with IAM",
+        namespace=APP_NAMESPACE, delivery="app", databases=(APP_DATABASE,),
     ),
     Component(
         name="temporal-worker", title="Temporal worker", purpose="Runs Temporal activities; calls no Google API",
@@ -74,8 +82,8 @@ COMPONENTS: tuple[Component, ...] = (
     ),
     Component(
         name="temporal-server", title="Temporal server",
-        purpose="Temporal frontend/history/matching; reads its DB password",
-        namespace="temporal", delivery="platform", secrets=("temporal-db-password",),
+        purpose="Temporal frontend/history/matching; signs in to Cloud SQL with IAM (no password)",
+        namespace="temporal", delivery="platform", databases=(TEMPORAL_DATABASE, TEMPORAL_VISIBILITY_DATABASE),
     ),
     Component(
         name="influxdb", title="InfluxDB", purpose="Time-series store; reads its admin token",
@@ -105,9 +113,16 @@ def _unique(values: list[str], what: str) -> None:
 
 
 def check_table(components: tuple[Component, ...]) -> None:
-    """The table's own consistency: names and owned secrets are unique."""
+    """The table's own consistency: names and owned secrets are unique, databases exist."""
     _unique([c.name for c in components], "component name")
     _unique([secret for c in components for secret in c.secrets], "secret")
+    for component in components:
+        _unique(list(component.databases), f"database of {component.name}")
+        for database in component.databases:
+            if database not in DATABASES:
+                raise ValueError(
+                    f"stacks/components.py: {component.name} uses database {database!r}; expected one of {', '.join(DATABASES)}"
+                )
 
 
 check_table(COMPONENTS)
@@ -119,6 +134,11 @@ def by_name(components: tuple[Component, ...] = COMPONENTS) -> dict[str, Compone
 
 def app_components(components: tuple[Component, ...] = COMPONENTS) -> tuple[Component, ...]:
     return tuple(component for component in components if component.delivery == "app")
+
+
+def database_components(components: tuple[Component, ...] = COMPONENTS) -> tuple[Component, ...]:
+    """Components that sign in to Cloud SQL, in table order."""
+    return tuple(component for component in components if component.databases)
 
 
 def backup_namespaces(components: tuple[Component, ...] = COMPONENTS) -> tuple[str, ...]:

@@ -38,7 +38,17 @@ from constructs_lib.limits import (
     SslProfile,
     VulnerabilityMode,
 )
-from stacks.components import COMPONENTS, backup_namespaces
+from monitoring.alerts import check_slo, tunable as tunable_alerts
+from stacks.components import COMPONENTS, backup_namespaces, database_components
+from stacks.databases import (
+    RESERVED_CONNECTIONS,
+    ConnectionPool,
+    default_max_connections,
+    pool_connections,
+    required_max_connections,
+    tier_memory_mb,
+)
+from stacks.namespaces import namespace_names
 from stacks.config_loading import (  # noqa: F401 - ConfigError is part of this module's interface
     Cidr,
     ConfigError,
@@ -73,6 +83,8 @@ Domain = Annotated[str, pattern(DOMAIN_PATTERN, "a lower-case DNS name without t
 K8sName = Annotated[str, pattern(K8S_NAME_PATTERN, "a Kubernetes DNS label: lower-case letters, digits or '-'")]
 ShortName = Annotated[str, pattern(r"^[a-z][a-z0-9-]{0,19}$", "1-20 lower-case letters, digits or '-', starting with a letter")]
 Zone = Annotated[str, pattern(r"^[a-z]+-[a-z]+[0-9]+-[a-z]$", "a GCP zone such as europe-west4-a")]
+# Cloud SQL keeps write-ahead logs for point-in-time recovery at most this many days, per edition.
+MAX_PITR_DAYS = {"ENTERPRISE": 7, "ENTERPRISE_PLUS": 35}
 
 
 # --- bootstrap layer -----------------------------------------------------------------------------------
@@ -524,6 +536,172 @@ def _known_workloads(value: Mapping[str, WorkloadIdentityBinding]) -> Mapping[st
     return {**DEFAULT_WORKLOADS, **value}
 
 
+# --- data layer ----------------------------------------------------------------------------------------
+
+
+class CloudSqlBackupsConfig(StrictModel):
+    """Automated backups and point-in-time recovery (always on: the API leaves PITR off unless asked)."""
+
+    start_time: Annotated[str, pattern(r"^([01][0-9]|2[0-3]):00$", "a full hour HH:00 in UTC, e.g. 02:00")] = Field(
+        default="02:00", description="Start of the 4-hour daily backup window (UTC). Default: 02:00."
+    )
+    retained_backups: int = Field(default=14, ge=1, le=365, description="Daily backups kept. Default: 14.")
+    transaction_log_retention_days: int = Field(
+        default=7, ge=1, le=MAX_PITR_DAYS["ENTERPRISE_PLUS"],
+        description="Days of write-ahead log kept for point-in-time recovery (at most 7 on ENTERPRISE, 35 on "
+        "ENTERPRISE_PLUS). Default: 7.",
+    )
+    location: Region | None = Field(
+        default=None,
+        description="Region backups are stored in, another than the instance's: the cross-region copy the DR "
+        "plan restores from (docs/dr.md). Required in prod. Default: none (the multi-region nearest the instance).",
+    )
+
+
+class CloudSqlMaintenanceConfig(StrictModel):
+    """When Cloud SQL may restart the instance for updates."""
+
+    day: int = Field(default=7, ge=1, le=7, description="Day of week, 1 = Monday … 7 = Sunday (UTC). Default: 7.")
+    hour: int = Field(default=4, ge=0, le=23, description="Start hour (UTC) of the 1-hour window. Default: 4.")
+    update_track: Literal["canary", "stable", "week5"] = Field(
+        default="stable",
+        description="canary: updates a week earlier; stable (default): the normal release; week5: the fifth week.",
+    )
+
+
+class ConnectionPoolConfig(StrictModel):
+    """The pools one database-using component opens (the connection arithmetic, stacks/databases.py)."""
+
+    pods: int = Field(ge=1, le=1000, description="Most pods at once (replicas or the autoscaler's maximum).")
+    max_conns: int = Field(ge=1, le=1000, description="Maximum connections of each pool (one pool per database it uses).")
+
+
+# Every component that uses a database (stacks/components.py) with its pool bounds; `connection_pools:`
+# overrides entries.
+DEFAULT_CONNECTION_POOLS: Mapping[str, ConnectionPoolConfig] = {
+    c.name: ConnectionPoolConfig(pods=2, max_conns=5) for c in database_components()
+}
+
+
+def _known_pools(value: Mapping[str, ConnectionPoolConfig]) -> Mapping[str, ConnectionPoolConfig]:
+    unknown = sorted(set(value) - set(DEFAULT_CONNECTION_POOLS))
+    if unknown:
+        raise ValueError(
+            f"{unknown[0]}: is not a component that uses a database; expected one of: {', '.join(DEFAULT_CONNECTION_POOLS)}"
+        )
+    return {**DEFAULT_CONNECTION_POOLS, **value}
+
+
+class CloudSqlConfig(StrictModel):
+    """The Cloud SQL for PostgreSQL instance: private IP only, IAM authentication, CMEK, PITR."""
+
+    database_version: Literal["POSTGRES_16", "POSTGRES_17"] = Field(
+        default="POSTGRES_17", description="PostgreSQL major version. Default: POSTGRES_17."
+    )
+    edition: Literal["ENTERPRISE", "ENTERPRISE_PLUS"] = Field(
+        default="ENTERPRISE",
+        description="ENTERPRISE (default) with db-custom-* tiers, or ENTERPRISE_PLUS with db-perf-optimized-N-* tiers.",
+    )
+    tier: Annotated[str, pattern(r"^db-(custom|perf-optimized-N)-[0-9]+-[0-9]+$", "db-custom-<cpus>-<memory MB> or db-perf-optimized-N-<cpus>-<memory MB>")] = Field(
+        default="db-custom-2-7680", description="Machine shape; its memory bounds max_connections. Default: db-custom-2-7680."
+    )
+    disk_size_gb: int = Field(
+        default=20, ge=10, le=65536, description="Initial SSD size; it grows automatically (never shrinks). Default: 20."
+    )
+    availability: Literal["REGIONAL", "ZONAL"] = Field(
+        default="REGIONAL",
+        description="REGIONAL (default): a standby in another zone with automatic failover. ZONAL needs "
+        "availability_reason and is refused outside tier dev.",
+    )
+    availability_reason: str | None = Field(default=None, min_length=10, description="Required when availability is ZONAL.")
+    backups: CloudSqlBackupsConfig = CloudSqlBackupsConfig()
+    maintenance: CloudSqlMaintenanceConfig = CloudSqlMaintenanceConfig()
+    connection_pools: Annotated[Mapping[str, ConnectionPoolConfig], AfterValidator(_known_pools)] = Field(
+        default_factory=lambda: dict(DEFAULT_CONNECTION_POOLS),
+        description="Component → its pool bounds, for max_connections. Default: DEFAULT_CONNECTION_POOLS (2 pods x "
+        "5 connections each); list only the components that differ.",
+    )
+    connection_headroom_percent: int = Field(
+        default=25, ge=0, le=200,
+        description="Extra connections above every pool at its maximum, in percent (rolling updates, schema "
+        "jobs, operators). Default: 25.",
+    )
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "CloudSqlConfig":
+        if self.availability == "ZONAL" and not self.availability_reason:
+            raise ValueError(
+                "availability: ZONAL needs availability_reason (at least 10 characters) explaining why the "
+                "database may go down with its zone"
+            )
+        tier_family = "db-perf-optimized-N-" if self.edition == "ENTERPRISE_PLUS" else "db-custom-"
+        if not self.tier.startswith(tier_family):
+            raise ValueError(f"tier: {self.tier!r} is not offered by edition {self.edition}; expected {tier_family}<cpus>-<memory MB>")
+        if self.backups.transaction_log_retention_days > MAX_PITR_DAYS[self.edition]:
+            raise ValueError(
+                f"backups.transaction_log_retention_days: {self.backups.transaction_log_retention_days} exceeds "
+                f"{MAX_PITR_DAYS[self.edition]}, the most edition {self.edition} keeps; expected 1-{MAX_PITR_DAYS[self.edition]}"
+            )
+        budget = default_max_connections(tier_memory_mb(self.tier))
+        if self.max_connections > budget:
+            raise ValueError(
+                f"connection_pools: need max_connections {self.max_connections} "
+                f"({pool_connections(self.pools())} pool connections + {self.connection_headroom_percent}% headroom "
+                f"+ {RESERVED_CONNECTIONS} reserved), but tier {self.tier} allows {budget}; expected a tier with "
+                "more memory or smaller pools"
+            )
+        return self
+
+    def pools(self) -> tuple[ConnectionPool, ...]:
+        """The connection pools of every database-using component, as the arithmetic counts them."""
+        return tuple(
+            ConnectionPool(
+                component=component.name,
+                pods=self.connection_pools[component.name].pods,
+                pools_per_pod=len(component.databases),
+                max_conns=self.connection_pools[component.name].max_conns,
+            )
+            for component in database_components()
+        )
+
+    @property
+    def max_connections(self) -> int:
+        return required_max_connections(self.pools(), headroom_percent=self.connection_headroom_percent)
+
+# --- data layer: platform namespaces --------------------------------------------------------------------
+
+CpuQuantity = Annotated[str, pattern(r"^([1-9][0-9]*|[0-9]+m|[0-9]+\.[0-9]+)$", "a CPU quantity such as 4, 500m or 1.5")]
+MemoryQuantity = Annotated[str, pattern(r"^[1-9][0-9]*(Mi|Gi|Ti)$", "a memory quantity such as 512Mi or 8Gi")]
+
+
+class NamespaceQuotaConfig(StrictModel):
+    """Overrides of one namespace's ResourceQuota (stacks/namespaces.py holds the prod-sized defaults)."""
+
+    requests_cpu: CpuQuantity | None = Field(default=None, description="Sum of CPU requests. Default: the table's.")
+    requests_memory: MemoryQuantity | None = Field(default=None, description="Sum of memory requests. Default: the table's.")
+    limits_memory: MemoryQuantity | None = Field(default=None, description="Sum of memory limits. Default: the table's.")
+    pods: int | None = Field(default=None, ge=1, le=5000, description="Number of pods. Default: the table's.")
+
+
+PLATFORM_NAMESPACES = namespace_names()
+
+
+def _known_namespaces(value: Mapping[str, NamespaceQuotaConfig]) -> Mapping[str, NamespaceQuotaConfig]:
+    unknown = sorted(set(value) - set(PLATFORM_NAMESPACES))
+    if unknown:
+        raise ValueError(f"{unknown[0]}: not a platform namespace; expected one of: {', '.join(PLATFORM_NAMESPACES)}")
+    return value
+
+
+class NamespacesConfig(StrictModel):
+    """The platform namespaces the data layer creates (stacks/namespaces.py)."""
+
+    quotas: Annotated[Mapping[str, NamespaceQuotaConfig], AfterValidator(_known_namespaces)] = Field(
+        default_factory=dict,
+        description="Namespace -> ResourceQuota overrides where an environment is smaller than prod. Default: none.",
+    )
+
+
 # --- observability layer -------------------------------------------------------------------------------
 
 
@@ -538,6 +716,122 @@ class NotificationsConfig(StrictModel):
     )
     pagerduty_services: tuple[ShortName, ...] = Field(
         default=(), description="PagerDuty services paged by Alertmanager; each gets a routing-key secret. Default: none."
+    )
+
+
+class SloConfig(StrictModel):
+    """The API's service-level objectives; burn-rate alert thresholds are derived from them
+    (monitoring/alerts.py, BURN_RATE_WINDOWS)."""
+
+    availability_objective: float = Field(
+        default=0.995, gt=0.9, le=0.999, strict=False,
+        description="Share of API requests at the edge that must not be 5xx. Default: 0.995.",
+    )
+    latency_objective: float = Field(
+        default=0.99, gt=0.9, le=0.999, strict=False,
+        description="Share of API requests that must be served within latency_threshold_ms. Default: 0.99.",
+    )
+    latency_threshold_ms: int = Field(
+        default=500, ge=10, le=60000, description="What counts as fast enough for the latency SLO. Default: 500."
+    )
+    window_days: int = Field(
+        default=30, ge=7, le=30, description="Rolling window of both SLOs (Cloud Monitoring allows 1-30). Default: 30."
+    )
+
+    @model_validator(mode="after")
+    def _burn_rates_can_fire(self) -> "SloConfig":
+        for field_name in ("availability_objective", "latency_objective"):
+            try:
+                check_slo(self.window_days, getattr(self, field_name))
+            except ValueError as error:
+                raise ValueError(f"{field_name}: {error}") from None
+        return self
+
+
+class LogArchiveConfig(StrictModel):
+    """The audit-log archive: a GCS bucket behind a log sink, with a retention policy."""
+
+    retention_days: int = Field(
+        default=400, ge=1, le=3650,
+        description="Objects cannot be deleted or replaced before this age (retention policy); deleted after it. "
+        "Default: 400 (a year of audit evidence plus a margin).",
+    )
+    locked: bool = Field(
+        default=False,
+        description="Lock the retention policy: nobody, not even a project owner, can shorten it or delete the "
+        "bucket while objects are younger than retention_days. Irreversible. Required in tier prod. Default: off.",
+    )
+    nearline_after_days: int = Field(default=30, ge=1, le=3650, description="Objects move to NEARLINE at this age. Default: 30.")
+    archive_after_days: int = Field(default=90, ge=1, le=3650, description="Objects move to ARCHIVE at this age. Default: 90.")
+
+    @model_validator(mode="after")
+    def _colder_later(self) -> "LogArchiveConfig":
+        if self.archive_after_days <= self.nearline_after_days:
+            raise ValueError(
+                f"archive_after_days: {self.archive_after_days} is not after nearline_after_days "
+                f"({self.nearline_after_days}); objects move to colder storage in that order"
+            )
+        return self
+
+
+class LogAnalyticsConfig(StrictModel):
+    """The BigQuery dataset behind a log sink (partitioned tables) for querying logs with SQL."""
+
+    retention_days: int = Field(
+        default=30, ge=1, le=3650, description="Partitions older than this are deleted. Default: 30."
+    )
+
+
+def _known_thresholds(value: Mapping[str, float]) -> Mapping[str, float]:
+    for name, threshold in value.items():
+        if name not in tunable_alerts():
+            raise ValueError(
+                f"{name}: not an alert with a threshold; expected one of: {', '.join(tunable_alerts())}"
+            )
+        if threshold < 0:
+            raise ValueError(f"{name}: {threshold!r} is negative; expected a threshold >= 0")
+    return value
+
+
+class ObservabilityConfig(StrictModel):
+    """Alert thresholds, SLOs and log retention (alerts themselves: monitoring/alerts.py)."""
+
+    thresholds: Annotated[Mapping[str, float], AfterValidator(_known_thresholds)] = Field(
+        default_factory=dict,
+        description="Alert name → this environment's threshold, for the alerts whose default does not fit "
+        "(docs/observability.md lists every alert and its default). Default: none.",
+    )
+    slo: SloConfig = SloConfig()
+    log_archive: LogArchiveConfig = LogArchiveConfig()
+    log_analytics: LogAnalyticsConfig = LogAnalyticsConfig()
+class PrometheusStorageConfig(StrictModel):
+    """The in-cluster Prometheus (kube-prometheus-stack): how long and how much it keeps."""
+
+    retention_days: int = Field(
+        default=15, ge=1, le=90,
+        description="Days of samples kept; longer history belongs in Cloud Monitoring. Default: 15.",
+    )
+    storage_gib: int = Field(
+        default=50, ge=10, le=2000,
+        description="Persistent disk per replica. Size-based retention stops at 85 % of it, so the disk never fills. Default: 50.",
+    )
+
+
+class AlertmanagerStorageConfig(StrictModel):
+    """Alertmanager's silences and notification log."""
+
+    storage_gib: int = Field(default=2, ge=1, le=50, description="Persistent disk per replica. Default: 2.")
+
+
+class MonitoringStackConfig(StrictModel):
+    """Prometheus, Grafana and Alertmanager in the cluster (observability layer, kube-prometheus-stack)."""
+
+    prometheus: PrometheusStorageConfig = PrometheusStorageConfig()
+    alertmanager: AlertmanagerStorageConfig = AlertmanagerStorageConfig()
+    storage_class: Literal["standard-rwo", "premium-rwo"] = Field(
+        default="standard-rwo",
+        description="GKE storage class of the Prometheus and Alertmanager disks (balanced or SSD persistent disk). "
+        "Default: standard-rwo.",
     )
 
 
@@ -591,6 +885,13 @@ class EnvironmentConfig(StrictModel):
         description="Component → Kubernetes namespace and service account bound to its Google service account. "
         "Default: DEFAULT_WORKLOADS; list only the components whose KSA differs.",
     )
+    cloud_sql: CloudSqlConfig = CloudSqlConfig()
+    namespaces: NamespacesConfig = NamespacesConfig()
+    observability: ObservabilityConfig = ObservabilityConfig()
+    monitoring_stack: MonitoringStackConfig = Field(
+        default_factory=MonitoringStackConfig,
+        description="In-cluster Prometheus, Grafana and Alertmanager. Default: 15 days / 50 GiB on standard-rwo.",
+    )
 
     @model_validator(mode="after")
     def _node_pool_zones(self) -> "EnvironmentConfig":
@@ -613,11 +914,41 @@ class EnvironmentConfig(StrictModel):
         return self
 
     @model_validator(mode="after")
+    def _platform_workloads_stay_in_their_namespace(self) -> "EnvironmentConfig":
+        # A Terraform layer installs platform components into their table namespace; only the KSA name may differ.
+        for component in COMPONENTS:
+            binding = self.workloads[component.name]
+            if component.delivery == "platform" and binding.namespace != component.namespace:
+                raise ValueError(
+                    f"workloads.{component.name}.namespace: {binding.namespace!r}; platform component {component.name} "
+                    f"is installed into {component.namespace!r} by its layer; expected {component.namespace!r}"
+                )
+        return self
+
+    @model_validator(mode="after")
+    def _dev_never_pages(self) -> "EnvironmentConfig":
+        if self.tier == "dev" and self.notifications.pagerduty_services:
+            raise ValueError(
+                f"notifications.pagerduty_services: got {list(self.notifications.pagerduty_services)!r}; tier 'dev' never "
+                "pages a human (its alerts go to Slack); expected an empty list"
+            )
+        return self
+
+    @model_validator(mode="after")
     def _no_public_control_plane_outside_dev(self) -> "EnvironmentConfig":
         if self.tier != "dev" and not self.cluster.private_endpoint:
             raise ValueError(
                 f"cluster.private_endpoint: got False; tier {self.tier!r} must not run a public control-plane IP "
                 "endpoint (CI reaches the IAM-authorized DNS endpoint); expected true"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _only_prod_pages(self) -> "EnvironmentConfig":
+        if self.notifications.pagerduty_services and self.tier != "prod":
+            raise ValueError(
+                f"notifications.pagerduty_services: {list(self.notifications.pagerduty_services)!r}; tier "
+                f"{self.tier!r} never pages a human (critical alerts reach Slack and e-mail); expected none"
             )
         return self
 
@@ -637,10 +968,35 @@ class EnvironmentConfig(StrictModel):
             )
         if self.security.waf.preview:
             raise ValueError("security.waf.preview: got True; tier 'prod' must block WAF matches; expected false")
+        if not self.observability.log_archive.locked:
+            raise ValueError(
+                "observability.log_archive.locked: got False; tier 'prod' keeps its audit logs in a locked "
+                "archive; expected true"
+            )
         if self.cluster.binary_authorization != "ENFORCE":
             raise ValueError(
                 f"cluster.binary_authorization: got {self.cluster.binary_authorization!r}; tier 'prod' must block "
                 "images outside the allowlist; expected ENFORCE"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _cloud_sql_durability(self) -> "EnvironmentConfig":
+        sql = self.cloud_sql
+        if self.tier != "dev" and sql.availability != "REGIONAL":
+            raise ValueError(
+                f"cloud_sql.availability: got {sql.availability!r}; tier {self.tier!r} keeps a standby in another "
+                "zone; expected REGIONAL"
+            )
+        if sql.backups.location == self.region:
+            raise ValueError(
+                f"cloud_sql.backups.location: {sql.backups.location!r} is the instance's own region; expected another "
+                "region (the copy that survives a regional outage), or no location"
+            )
+        if self.tier == "prod" and not sql.backups.location:
+            raise ValueError(
+                "cloud_sql.backups.location: not set; tier 'prod' keeps its backups in a second region for disaster "
+                f"recovery; expected a region other than {self.region}"
             )
         return self
 

@@ -34,6 +34,8 @@ class NetworkOutputs:
     public_zone_dns_name: str
     private_zone_name: str
     psa_connection_id: str
+    psa_range_name: str
+    """The Private Service Access range Cloud SQL takes its private IP from."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -51,6 +53,8 @@ class SecurityOutputs:
     """Cloud KMS key id for node boot disks (CMEK)."""
     backup_key: str
     """Cloud KMS key id for Backup for GKE backups (CMEK)."""
+    cloud_sql_key: str
+    """Cloud KMS key id for the Cloud SQL instance, its backups and logs (CMEK)."""
     secret_ids: Mapping[str, str]
     """Credential name → Secret Manager secret id, for the delivery's SecretProviderClass."""
     armor_policy_name: str
@@ -69,3 +73,21 @@ class ClusterOutputs:
     node_service_account: str
     workload_identity_pool: str
     registry_url: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class DataOutputs:
+    sql_instance_name: str
+    sql_connection_name: str
+    """`project:region:instance`, what the Cloud SQL Auth Proxy (`--auto-iam-authn`) connects to."""
+    sql_private_ip: str
+    """The instance's private address in the Private Service Access range (the proxy reaches it on 3307)."""
+    sql_databases: tuple[str, ...]
+    sql_users: Mapping[str, str]
+    """Component → its IAM database user name (the service account email without `.gserviceaccount.com`)."""
+    sql_backup_location: str | None
+    """Region of the cross-region backup copy the DR plan restores from; None: Cloud SQL's default location."""
+    sql_availability: str
+    """REGIONAL (standby in another zone, automatic failover) or ZONAL."""
+    sql_point_in_time_recovery_days: int
+    """How far back point-in-time recovery reaches (write-ahead log retention)."""

@@ -52,6 +52,16 @@ class DeliveryNames:
         return f"{self.region}-docker.pkg.dev/{self.project_id}/{self.mirror_repository_id(upstream)}"
 
     @property
+    def sql_instance_name(self) -> str:
+        """The Cloud SQL for PostgreSQL instance (data stack); IAM conditions and the Auth Proxy name it."""
+        return resource_name(self.prefix, "postgres")
+
+    @property
+    def sql_connection_name(self) -> str:
+        """`project:region:instance`, what the Cloud SQL Auth Proxy connects to."""
+        return f"{self.project_id}:{self.region}:{self.sql_instance_name}"
+
+    @property
     def edge_ip_name(self) -> str:
         return resource_name(self.prefix, "edge-ip")
 

@@ -219,4 +219,5 @@ class NetworkStack(LayerStack):
             public_zone_dns_name=dns.public.dns_name,
             private_zone_name=dns.private.name,
             psa_connection_id=psa.connection.id,
+            psa_range_name=psa.range.name,
         )

@@ -10,10 +10,13 @@ from __future__ import annotations
 import re
 
 from constructs_lib.cdk import App, google
+from constructs_lib.cluster_access import ClusterAccess, ClusterAccessProps
+from constructs_lib.monitoring_stack import MonitoringStack
 from constructs_lib.uptime_alert import UptimeAlert, UptimeAlertProps
 from stacks.base import LayerStack
 from stacks.config import EnvironmentConfig
 from stacks.contracts import ClusterOutputs
+from stacks.in_cluster_monitoring import monitoring_stack_props
 from stacks.naming import DeliveryNames
 
 
@@ -47,3 +50,5 @@ class ObservabilityStack(LayerStack):
                 labels=self.labels_for("alerting"),
             ),
         )
+        ClusterAccess(self, "cluster-access", ClusterAccessProps(endpoint=cluster.endpoint))
+        MonitoringStack(self, "kube-prometheus-stack", monitoring_stack_props(env))

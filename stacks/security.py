@@ -5,7 +5,8 @@
   Workload Identity bindings are made in the cluster stack, because the identity pool they name only exists
   once the cluster does.
 * Secret Manager secrets (containers only, never values) readable by their owning account alone.
-* Cloud KMS keys for GKE application-layer secrets encryption and for the Artifact Registry repository.
+* Cloud KMS keys (CMEK) for GKE application-layer secrets, the Artifact Registry repository, node boot
+  disks, Backup for GKE and Cloud SQL, each usable by its one service agent.
 * The edge: static IP, managed certificate + map, SSL policy, DNS records, Cloud Armor policy, and the
   optional CDN for static assets.
 """
@@ -16,7 +17,7 @@ from constructs_lib.cdk import App, TerraformOutput, google
 from constructs_lib.custom_role import CustomRole, CustomRoleProps
 from constructs_lib.dependencies import depend_on
 from constructs_lib.edge import Edge, EdgeProps
-from constructs_lib.iam import bind_iam, service_account_member, validate_iam
+from constructs_lib.iam import IamCondition, bind_iam, service_account_member, validate_iam
 from constructs_lib.kms import ENCRYPTER_ROLE, KeyRing, KeyRingProps, KmsKeySpec
 from constructs_lib.secret import ACCESSOR_ROLE, Secret, SecretProps
 from constructs_lib.service_account import ServiceAccount, ServiceAccountProps
@@ -56,6 +57,14 @@ GKE_SECRETS_KEY = "gke-secrets"
 REGISTRY_KEY = "registry"
 BOOT_DISK_KEY = "gke-boot-disks"
 BACKUP_KEY = "gke-backup"
+CLOUD_SQL_KEY = "cloud-sql"
+# What a workload that uses a database needs, each on the platform's instance only (IAM condition):
+CLOUD_SQL_ROLES = {
+    # cloudsql.instances.connect/get: the Auth Proxy fetches the instance's address and an ephemeral certificate.
+    "roles/cloudsql.client": "connect through the Cloud SQL Auth Proxy",
+    # cloudsql.instances.login: sign in as its IAM database user with an OAuth token instead of a password.
+    "roles/cloudsql.instanceUser": "IAM database authentication (no password)",
+}
 
 
 def metrics_reader_role(project_id: str) -> str:
@@ -68,8 +77,24 @@ def project_roles_of(env: EnvironmentConfig) -> dict[str, tuple[str, ...]]:
     reader = metrics_reader_role(env.project_id)
     return {
         NODE_ACCOUNT: NODE_ROLES,
-        **{c.name: (reader,) if c.reads_metrics else () for c in COMPONENTS},
+        **{
+            c.name: ((reader,) if c.reads_metrics else ()) + (tuple(CLOUD_SQL_ROLES) if c.databases else ())
+            for c in COMPONENTS
+        },
     }
+
+
+def cloud_sql_condition(env: EnvironmentConfig) -> IamCondition:
+    """Narrows the Cloud SQL roles to the platform's instance (Cloud SQL has no instance-level IAM policy)."""
+    instance = DeliveryNames.of(env).sql_instance_name
+    return IamCondition(
+        title="platform-sql-instance",
+        description=f"Cloud SQL instance {instance} only",
+        expression=(
+            "resource.type == 'sqladmin.googleapis.com/Instance' && "
+            f"resource.name == 'projects/{env.project_id}/instances/{instance}'"
+        ),
+    )
 
 
 def secrets_of(env: EnvironmentConfig) -> dict[str, str]:
@@ -101,11 +126,14 @@ class SecurityStack(LayerStack):
                 # Encrypts node boot disks (CMEK) on GKE's behalf.
                 ("compute", "compute-system.iam.gserviceaccount.com"),
                 ("gkebackup", "gcp-sa-gkebackup.iam.gserviceaccount.com"),
+                # Created by the bootstrap stack (google_project_service_identity), so it exists before this grant.
+                ("cloudsql", "gcp-sa-cloud-sql.iam.gserviceaccount.com"),
             )
         }
 
         # --- identities -------------------------------------------------------------------------------
         project_roles = project_roles_of(env)
+        sql_condition = cloud_sql_condition(env)
         metrics_reader = CustomRole(
             self,
             "metrics-reader",
@@ -154,9 +182,10 @@ class SecurityStack(LayerStack):
                     display_name=component.title,
                     description=component.purpose,
                     iam_project_roles=roles,
+                    iam_project_conditions={role: sql_condition for role in roles if role in CLOUD_SQL_ROLES},
                 ),
             )
-            if roles:
+            if component.reads_metrics:
                 # The role is named by its static full name (stable construct ids), so order it explicitly.
                 depend_on(account, metrics_reader)
             accounts[component.name] = account
@@ -195,6 +224,7 @@ class SecurityStack(LayerStack):
                     KmsKeySpec(name=REGISTRY_KEY, iam={ENCRYPTER_ROLE: (service_agents["artifactregistry"],)}),
                     KmsKeySpec(name=BOOT_DISK_KEY, iam={ENCRYPTER_ROLE: (service_agents["compute"],)}),
                     KmsKeySpec(name=BACKUP_KEY, iam={ENCRYPTER_ROLE: (service_agents["gkebackup"],)}),
+                    KmsKeySpec(name=CLOUD_SQL_KEY, iam={ENCRYPTER_ROLE: (service_agents["cloudsql"],)}),
                 ),
             ),
         )
@@ -262,6 +292,7 @@ class SecurityStack(LayerStack):
             registry_key=keys.keys[REGISTRY_KEY].id,
             boot_disk_key=keys.keys[BOOT_DISK_KEY].id,
             backup_key=keys.keys[BACKUP_KEY].id,
+            cloud_sql_key=keys.keys[CLOUD_SQL_KEY].id,
             secret_ids={credential: secret.secret.secret_id for credential, secret in secrets.items()},
             armor_policy_name=armor.name,
             edge_ip_address=edge.address.address,

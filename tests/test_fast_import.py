@@ -12,20 +12,16 @@ up as a difference. No timing is asserted here: see benchmarks/synth.py and docs
 from __future__ import annotations
 
 import difflib
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from benchmarks.snapshot import copy_checkout
 from constructs_lib import provider_loader
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-SNAPSHOT_IGNORE = shutil.ignore_patterns(
-    ".git", ".venv", ".tools", ".third_party", ".pytest_cache", "__pycache__", "node_modules", "cdktf.out",
-    ".cdktf.out.*", "*.pyc", ".synth-cache",
-)
 # value of PLATFORM_EAGER_PROVIDER_IMPORT, --jobs
 VARIANTS = {"fast": (None, "2"), "ordinary": ("1", "1")}
 
@@ -64,8 +60,7 @@ def _short_diff(name: str, fast: bytes, ordinary: bytes, limit: int = 40) -> str
 
 
 def test_fast_parallel_and_ordinary_serial_synth_write_identical_files(tmp_path):
-    app = tmp_path / "app"
-    shutil.copytree(REPO_ROOT, app, ignore=SNAPSHOT_IGNORE, symlinks=True)
+    app = copy_checkout(REPO_ROOT, tmp_path / "app")
     outdirs = {variant: tmp_path / variant / "cdktf.out" for variant in VARIANTS}
     processes = {
         variant: subprocess.Popen(

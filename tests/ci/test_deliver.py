@@ -52,3 +52,44 @@ def test_resource_groups_prints_one_oldest_first_call_per_stack(synthesized, cap
     assert len(lines) == len(synthesized.stacks)
     assert all("process_mode=oldest_first" in line and "--request PUT" in line for line in lines)
     assert any(line.split('"')[3].endswith("/resource_groups/prod-data") for line in lines)
+
+
+def test_image_builds_get_buildx_as_the_docker_cli_plugin(tmp_path):
+    """skaffold.yaml builds with BuildKit; Docker's static CLI needs the buildx plugin for that."""
+    assert deliver.STEPS["build-prod"][3] == ("skaffold", "docker", "docker-buildx")
+    buildx = tmp_path / "tools" / "docker-buildx"
+    buildx.parent.mkdir()
+    buildx.write_text("#!/bin/sh\n")
+    config = deliver.docker_config(tmp_path / "docker", buildx)
+    assert (config / "cli-plugins" / "docker-buildx").resolve() == buildx
+    assert deliver.docker_config(tmp_path / "docker", buildx) == config  # a second build step reuses it
+
+
+def test_deploys_read_the_clusters_dns_endpoint_from_the_gke_api_with_their_own_token():
+    class Response:
+        def __init__(self, body): self.body = body
+        def raise_for_status(self): pass
+        def json(self): return self.body
+
+    class Session:
+        def __init__(self, body): self.body, self.calls = body, []
+        def get(self, url, **kwargs):
+            self.calls.append((url, kwargs))
+            return Response(self.body)
+
+    cluster = deliver.Cluster.of("prod")
+    session = Session({"controlPlaneEndpointsConfig": {"dnsEndpointConfig": {"endpoint": "gke-1.europe-west4.gke.goog"}}})
+    assert deliver.cluster_endpoint(cluster, "token", session) == "gke-1.europe-west4.gke.goog"
+    [(url, kwargs)] = session.calls
+    assert url == f"https://container.googleapis.com/v1/projects/{cluster.project_id}/locations/{cluster.location}/clusters/{cluster.name}"
+    assert kwargs["headers"] == {"Authorization": "Bearer token"}
+    with pytest.raises(deliver.identity.IdentityError, match=f"cluster {cluster.name} .* has no DNS-based control-plane endpoint"):
+        deliver.cluster_endpoint(cluster, "token", Session({"name": cluster.name}))
+
+
+@pytest.mark.parametrize("env", ["dev", "staging", "prod"])
+def test_the_cluster_deploys_look_up_is_the_one_the_cluster_stack_creates(synthesized, env):
+    """Contract: the name, project and location deliver derives are the synthesized cluster's."""
+    [cluster] = synthesized.resources(env, "cluster", "google_container_cluster").values()
+    expected = deliver.Cluster.of(env)
+    assert (cluster["name"], cluster["project"], cluster["location"]) == (expected.name, expected.project_id, expected.location)

@@ -97,3 +97,21 @@ def test_every_variable_the_pipeline_reads_is_documented():
         assert f"`{name}" in docs, f"{name} is read by the pipeline but not documented in docs/ci-cd.md"
     for output in identity.BOOTSTRAP_OUTPUTS:
         assert f"_{output.upper()}`" in docs, output
+
+
+def test_every_image_is_pinned_by_a_literal_digest():
+    """No tag-only image and no digest taken from a variable: what runs is what the review saw."""
+    import re
+
+    document = yaml.safe_load((REPO_ROOT / ".gitlab-ci.yml").read_text())
+    images = {name: value for name, value in document["variables"].items() if name.endswith("_IMAGE")}
+    assert set(images) == {"CI_PYTHON_IMAGE", "CI_DIND_IMAGE"}
+    for name, reference in images.items():
+        assert re.fullmatch(r"[a-z0-9./-]+:[\w.-]+@sha256:[0-9a-f]{64}", reference), f"{name}: {reference}"
+    assert document["default"]["image"] == "$CI_PYTHON_IMAGE"
+    assert document[".docker"]["services"][0]["name"] == "$CI_DIND_IMAGE"
+
+
+def test_the_pipeline_documentation_is_reachable_from_the_readme_and_the_testing_guide():
+    assert "(docs/ci-cd.md)" in (REPO_ROOT / "README.md").read_text()
+    assert "(ci-cd.md)" in (REPO_ROOT / "docs" / "testing.md").read_text()

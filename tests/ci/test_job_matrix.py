@@ -7,11 +7,13 @@ import json
 import os
 import subprocess
 from functools import lru_cache
+from pathlib import Path
 
 import pytest
 import yaml
 
 from ci import manifest, pipeline
+from ci.checkov_reports import SCANS, report_paths
 from tests.conftest import REPO_ROOT
 
 GCL = REPO_ROOT / "node_modules" / ".bin" / "gitlab-ci-local"
@@ -60,13 +62,14 @@ PARENT = (REPO_ROOT / ".gitlab-ci.yml").read_text()
 PROTECTED = {"CI_COMMIT_REF_PROTECTED": "true"}
 MR = {"CI_PIPELINE_SOURCE": "merge_request_event", "CI_MERGE_REQUEST_TARGET_BRANCH_NAME": "develop"}
 SITUATIONS = {
-    "feature branch push": ("feature/login", {}, {"validate"}),
-    "merge request": ("feature/login", MR, {"validate", "synth", "infra"}),
+    "feature branch push": ("feature/login", {}, {"validate", "checkov"}),
+    "merge request": ("feature/login", MR, {"validate", "checkov", "synth", "infra"}),
     "protected merge request": ("develop", {**MR, **PROTECTED},
-                                {"validate", "synth", "infra", "review:build", "review:deploy", "review:stop"}),
-    "develop": ("develop", PROTECTED, {"validate", "synth", "infra", "build:staging", "deploy:staging"}),
-    "develop, unprotected": ("develop", {}, {"validate"}),
-    "main": ("main", PROTECTED, {"validate", "synth", "infra", "build:prod", "canary:prod", "verify:prod", "promote:prod"}),
+                                {"validate", "checkov", "synth", "infra", "review:build", "review:deploy", "review:stop"}),
+    "develop": ("develop", PROTECTED, {"validate", "checkov", "synth", "infra", "build:staging", "deploy:staging"}),
+    "develop, unprotected": ("develop", {}, {"validate", "checkov"}),
+    "main": ("main", PROTECTED, {"validate", "checkov", "synth", "infra", "build:prod", "canary:prod", "verify:prod",
+                                 "promote:prod"}),
     "schedule": ("main", {"CI_PIPELINE_SOURCE": "schedule", **PROTECTED}, {"synth", "infra"}),
 }
 
@@ -85,6 +88,17 @@ def test_the_parent_pipeline_has_exactly_the_jobs_of_its_situation(repo, situati
 @lru_cache(maxsize=1)
 def _preview(repo) -> dict:
     return yaml.safe_load(gitlab_ci_local(repo, PARENT, "main", "--preview"))
+
+
+def test_validation_reports_reach_the_merge_request_widgets(repo):
+    jobs = _preview(repo)
+    assert jobs["validate"]["artifacts"]["reports"] == {"junit": "reports/junit.xml"}
+    checkov = jobs["checkov"]["artifacts"]
+    assert checkov["when"] == "always"  # findings are shown even when the job fails
+    # Exactly the files `ci checkov-reports` writes, one per scan.
+    written = [report_paths(Path("reports"), name) for name in SCANS]
+    assert checkov["reports"] == {"junit": [str(paths["junitxml"]) for paths in written],
+                                  "sast": [str(paths["gitlab_sast"]) for paths in written]}
 
 
 def test_each_delivery_job_uses_its_environments_audience_and_never_overlaps(repo):
@@ -158,3 +172,20 @@ def test_child_jobs_use_the_plan_and_apply_identities_and_one_resource_group_per
         assert jobs[f"apply:{stack}"]["variables"]["PLATFORM_IDENTITY"] == "apply"
         assert jobs[f"apply:{stack}"]["resource_group"] == stack
         assert jobs[f"apply:{stack}"]["id_tokens"]["GITLAB_OIDC_TOKEN"]["aud"] == "$PLATFORM_PROD_WORKLOAD_IDENTITY_AUDIENCE"
+
+
+@pytest.mark.parametrize("name", ["merge request", "develop", "main", "schedule"])
+def test_jobs_of_stacks_on_the_cluster_install_its_auth_plugin(repo, real_stacks, configs, name):
+    """The data and observability layers' helm/kubernetes providers reach the cluster's DNS endpoint through
+    gke-gcloud-auth-plugin: every plan and apply of such a stack puts the pinned plugin on PATH."""
+    situation, branch, variables = CHILDREN[name]
+    jobs = yaml.safe_load(gitlab_ci_local(repo, _child(real_stacks, situation, configs), branch, "--preview"))
+    terraform_jobs = {job: spec for job, spec in jobs.items() if job.startswith(("plan:", "apply:"))}
+    assert terraform_jobs
+    on_cluster = set()
+    for job, spec in terraform_jobs.items():
+        stack = real_stacks[job.partition(":")[2]]
+        assert spec["variables"].get(pipeline.TOOLS_VARIABLE, "") == " ".join(stack.exec_commands), job
+        if stack.exec_commands:
+            on_cluster.add(stack.layer)
+    assert "data" in on_cluster

@@ -52,3 +52,34 @@ def test_a_missing_or_foreign_manifest_says_what_to_do(tmp_path):
     (tmp_path / "manifest.json").write_text(json.dumps({"stacks": {"a": {"deps": []}}}))
     with pytest.raises(manifest.ManifestError, match="not a cdktf manifest"):
         manifest.load(tmp_path)
+
+
+HELM_AND_KUBERNETES = {"provider": {
+    "google": [{"project": "p"}],
+    "helm": [{"kubernetes": {"host": "https://h", "exec": {"api_version": "v1beta1", "command": "gke-gcloud-auth-plugin"}}}],
+    "kubernetes": [{"host": "https://h", "exec": [{"api_version": "v1beta1", "command": "gke-gcloud-auth-plugin"}]}],
+}}
+
+
+def test_exec_credential_plugins_are_read_from_the_providers_of_each_stack(synth_dir):
+    stacks = manifest.load(synth_dir("out", layered("dev", data=HELM_AND_KUBERNETES)))
+    assert stacks["dev-data"].exec_commands == ("gke-gcloud-auth-plugin",)
+    assert all(stack.exec_commands == () for name, stack in stacks.items() if name != "dev-data")
+
+
+def test_every_real_stack_that_talks_to_the_cluster_names_the_auth_plugin(synthesized):
+    """Derived from the synthesized providers, so a layer that gains helm/kubernetes resources (data,
+    observability) gets the plugin in its CI jobs without anyone listing it."""
+    stacks = manifest.load(synthesized.outdir)
+    for name, stack in stacks.items():
+        providers = synthesized.stacks[name].get("provider", {})
+        talks_to_cluster = bool({"helm", "kubernetes"} & set(providers))
+        assert stack.exec_commands == (("gke-gcloud-auth-plugin",) if talks_to_cluster else ()), name
+    assert {stack.layer for stack in stacks.values() if stack.exec_commands} >= {"data"}
+
+
+def test_a_stack_document_missing_from_the_synth_output_is_named(synth_dir):
+    outdir = synth_dir("out", layered("dev"))
+    (outdir / "stacks" / "dev-data" / "cdk.tf.json").unlink()
+    with pytest.raises(manifest.ManifestError, match=r"dev-data/cdk.tf.json: named by manifest.json but missing"):
+        manifest.load(outdir)

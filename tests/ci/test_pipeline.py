@@ -98,3 +98,40 @@ def test_drift_plans_keep_no_plan_file(stacks):
 
 def test_variable_names_are_derived_from_the_environment_and_output():
     assert pipeline.variable("prod", "workload_identity_audience") == "PLATFORM_PROD_WORKLOAD_IDENTITY_AUDIENCE"
+
+
+def test_jobs_of_a_stack_that_talks_to_the_cluster_get_its_auth_plugin(synth_dir):
+    from tests.ci.test_manifest import HELM_AND_KUBERNETES
+
+    stacks = manifest.load(synth_dir("cluster", layered("prod", data=HELM_AND_KUBERNETES)))
+    document = pipeline.generate(stacks, {"prod": Mode.MANUAL})
+    for job in ("plan:prod-data", "apply:prod-data"):
+        assert document[job]["variables"][pipeline.TOOLS_VARIABLE] == "gke-gcloud-auth-plugin", job
+    assert pipeline.TOOLS_VARIABLE not in document["plan:prod-cluster"]["variables"]
+
+
+def test_an_exec_plugin_the_tool_lock_does_not_pin_is_refused(synth_dir):
+    document = {"provider": {"kubernetes": [{"exec": [{"command": "aws-iam-authenticator"}]}]}}
+    stacks = manifest.load(synth_dir("foreign", layered("dev", data=document)))
+    with pytest.raises(manifest.ManifestError, match=r"stack dev-data: its providers run 'aws-iam-authenticator' .* tools.lock does not pin"):
+        pipeline.generate(stacks, {"dev": Mode.PLAN})
+
+
+def test_plan_and_apply_put_the_jobs_tools_on_path(synth_dir, tmp_path, monkeypatch):
+    from ci import __main__ as cli, tools
+
+    outdir = synth_dir("cdktf.out", layered("dev"))
+    installed = {name: tmp_path / "tools" / name / name for name in ("terraform", "gke-gcloud-auth-plugin")}
+    monkeypatch.setattr(tools, "install", lambda name, environ=None: installed[name])
+    monkeypatch.setenv("PLATFORM_ENV", "dev")
+    monkeypatch.setenv("PLATFORM_IDENTITY", "plan")
+    monkeypatch.setenv("GITLAB_OIDC_TOKEN", "t")
+    monkeypatch.setenv("PLATFORM_DEV_WORKLOAD_IDENTITY_AUDIENCE", "//iam.googleapis.com/x")
+    monkeypatch.setenv("PLATFORM_DEV_PLAN_SERVICE_ACCOUNT", "plan@p.iam.gserviceaccount.com")
+    monkeypatch.setenv("TF_PLUGIN_CACHE_DIR", str(tmp_path / "plugins"))
+    monkeypatch.setenv(pipeline.TOOLS_VARIABLE, "gke-gcloud-auth-plugin")
+    tf, _ = cli._terraform("dev-data", outdir)
+    assert tf.binary == installed["terraform"] and tf.directory == outdir / "stacks" / "dev-data"
+    assert tf.env["PATH"].split(":")[0] == str(installed["gke-gcloud-auth-plugin"].parent)
+    monkeypatch.delenv(pipeline.TOOLS_VARIABLE)
+    assert str(tmp_path / "tools") not in cli._terraform("dev-data", outdir)[0].env["PATH"]

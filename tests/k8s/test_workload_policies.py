@@ -11,6 +11,7 @@ import pytest
 from k8s import render as k8s_render
 from stacks.cluster import GPU_TAINT, WORKERS_TAINT
 from stacks.components import app_components
+from tests.k8s.monitoring import release_monitors
 
 # The pod-owning objects each overlay must render, as (kind, name, component). Nothing else may run pods.
 WORKLOADS = {
@@ -35,6 +36,11 @@ CASES = [pytest.param(overlay, kind, name, component, id=f"{overlay}-{name}")
 AUTOSCALING = {"api-server": "hpa", "ai-server": "keda", "temporal-worker": "keda", "backend": None}
 NOT_AUTOSCALED = {("prod-canary", "api-server-canary"): "fixed one-replica canary for a fixed 5 % share"}
 SLOW_STARTING = {"ai-server", "backend"}  # model loading / snapshot replay: must have a startup probe
+
+
+# Namespace-wide policies that select by opt-in label: they do not make a workload's own policy.
+BASELINE_POLICIES = ("allow-google-apis-egress", "allow-metrics-scrape", "egress-gke-metadata", "egress-gke-metadata-dpv2",
+                     "egress-google-apis", "ingress-metrics-scrape")
 
 
 def _workload(rendered, overlay, kind, name) -> dict[str, Any]:
@@ -154,29 +160,34 @@ class TestWorkload:
         if expected:
             assert "replicas" not in obj["spec"], "the autoscaler owns replicas; a re-apply must not reset it"
 
-    def test_is_isolated_by_network_policies(self, rendered, overlay, kind, name, component):
+    def test_is_isolated_by_network_policies(self, rendered, platform_objects, overlay, kind, name, component):
         obj = _workload(rendered, overlay, kind, name)
         namespace, labels = obj["metadata"]["namespace"], _pod_labels(obj)
-        policies = [p for p in k8s_render.live_objects(rendered, overlay, "NetworkPolicy") if p["metadata"]["namespace"] == namespace]
+        # In `apps` the data layer's namespace baseline is there before the overlay (stacks/namespaces.py).
+        data_layer = [o for o in platform_objects.get(k8s_render.environment_of(overlay), []) if o["kind"] == "NetworkPolicy"]
+        policies = [p for p in k8s_render.live_objects(rendered, overlay, "NetworkPolicy") + data_layer
+                    if p["metadata"]["namespace"] == namespace]
         deny = [p for p in policies if p["spec"]["podSelector"] == {}
                 and set(p["spec"]["policyTypes"]) == {"Ingress", "Egress"}
                 and not p["spec"].get("ingress") and not p["spec"].get("egress")]
         assert deny, f"namespace {namespace} has no default-deny policy"
         own = [p for p in policies if p["spec"]["podSelector"] and _selects(p["spec"]["podSelector"], labels)
-               and p["metadata"]["name"] not in ("allow-google-apis-egress", "allow-metrics-scrape")]
+               and p["metadata"]["name"] not in BASELINE_POLICIES]
         assert own, f"{name} has no NetworkPolicy of its own"
 
     def test_is_scraped_by_prometheus(self, rendered, overlay, kind, name, component):
         obj = _workload(rendered, overlay, kind, name)
         labels = _pod_labels(obj)
         assert labels.get("platform.example.com/metrics") == "true", "allow-metrics-scrape must select it"
-        monitors = [m for m in k8s_render.live_objects(rendered, overlay, "PodMonitor") if _selects(m["spec"]["selector"], labels)]
+        # The monitors live in the kube-prometheus-stack release (one definition per target), not in the overlays.
+        namespace = obj["metadata"]["namespace"]
+        monitors = [m for m in release_monitors("additionalPodMonitors", namespace) if _selects(m["selector"], labels)]
         services = [s for s in k8s_render.live_objects(rendered, overlay, "Service")
-                    if s["metadata"]["namespace"] == obj["metadata"]["namespace"]
+                    if s["metadata"]["namespace"] == namespace
                     and _selects({"matchLabels": s["spec"].get("selector")}, labels)]
-        monitors += [m for m in k8s_render.live_objects(rendered, overlay, "ServiceMonitor") for s in services
-                     if _selects(m["spec"]["selector"], s["metadata"].get("labels", {}))]
-        assert monitors, f"no ServiceMonitor/PodMonitor scrapes {name}"
+        monitors += [m for m in release_monitors("additionalServiceMonitors", namespace) for s in services
+                     if _selects(m["selector"], s["metadata"].get("labels", {}))]
+        assert monitors, f"no ServiceMonitor/PodMonitor of the kube-prometheus-stack release scrapes {name}"
 
     def test_uses_the_bare_artifact_image(self, rendered, skaffold_config, overlay, kind, name, component):
         artifacts = {a["image"] for a in skaffold_config["build"]["artifacts"]}

@@ -9,9 +9,9 @@ import yaml
 
 from constructs_lib.armor import CRS_33_RULE_SETS, CVE_CANARY_EXPRESSION, DEFAULT_RULE_PRIORITY
 from stacks.config import DEFAULT_WORKLOADS, ConfigError, parse_environment
-from stacks.components import app_components
+from stacks.components import app_components, database_components
 from stacks.naming import DeliveryNames
-from stacks.security import METRICS_READER_PERMISSIONS, NODE_ROLES, secrets_of
+from stacks.security import CLOUD_SQL_ROLES, METRICS_READER_PERMISSIONS, NODE_ROLES, secrets_of
 from tests.conftest import ENVIRONMENTS as ENVS
 from tests.conftest import REPO_ROOT
 
@@ -71,15 +71,44 @@ def test_node_account_holds_exactly_the_node_roles_and_no_project_wide_registry_
 
 
 @pytest.mark.parametrize("env", ENVS)
-def test_only_the_nodes_and_grafana_hold_project_roles(synthesized, configs, env):
+def test_only_the_nodes_grafana_and_database_users_hold_project_roles(synthesized, configs, env):
     members = list(resources(synthesized, env, "google_project_iam_member").values())
     holders = {m["member"] for m in members}
     assert holders == {
-        f"serviceAccount:{account_ref(synthesized, env, 'gke-node')}",
-        f"serviceAccount:{account_ref(synthesized, env, 'grafana')}",
+        f"serviceAccount:{account_ref(synthesized, env, account)}"
+        for account in ("gke-node", "grafana", *(c.name for c in database_components()))
     }
     grafana = [m for m in members if "sa-grafana" in m["//"]["metadata"]["path"]]
     assert [m["role"] for m in grafana] == [f"projects/{configs[env].project_id}/roles/platformMetricsReader"]
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_database_users_may_only_connect_and_sign_in_to_the_platforms_instance(synthesized, configs, env):
+    members = list(resources(synthesized, env, "google_project_iam_member").values())
+    instance = f"projects/{configs[env].project_id}/instances/{configs[env].prefix}-postgres"
+    assert {c.name for c in database_components()} == {"api-server", "backend", "temporal-server"}
+    for component in database_components():
+        grants = [m for m in members if m["member"] == f"serviceAccount:{account_ref(synthesized, env, component.name)}"]
+        assert sorted(g["role"] for g in grants) == ["roles/cloudsql.client", "roles/cloudsql.instanceUser"]
+        for grant in grants:
+            assert grant["condition"]["expression"] == (
+                f"resource.type == 'sqladmin.googleapis.com/Instance' && resource.name == '{instance}'"
+            )
+    sql_roles = {m["role"] for m in members if m["role"].startswith("roles/cloudsql.")}
+    assert sql_roles == set(CLOUD_SQL_ROLES) and "roles/cloudsql.admin" not in sql_roles
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_cloud_sql_key_is_usable_by_the_cloud_sql_service_agent_only(synthesized, env):
+    binding = synthesized.by_path(env, LAYER, "google_kms_crypto_key_iam_binding", "kms/cloud-sql-users")
+    assert binding["role"] == "roles/cloudkms.cryptoKeyEncrypterDecrypter"
+    (member,) = binding["members"]
+    assert re.fullmatch(r"serviceAccount:service-\$\{data\.google_project\.project\.number\}@gcp-sa-cloud-sql\.iam\.gserviceaccount\.com", member)
+    others = [
+        b for b in resources(synthesized, env, "google_kms_crypto_key_iam_binding").values()
+        if "gcp-sa-cloud-sql" in " ".join(b["members"]) and b is not binding
+    ]
+    assert not others, "the Cloud SQL agent may use its own key only"
 
 
 @pytest.mark.parametrize("env", ENVS)
@@ -136,7 +165,10 @@ def test_one_secret_per_credential_named_prefix_credential(synthesized, configs,
         assert f"{configs[env].prefix}-slack-webhook-{channel[1:]}" in ids
     for service in notifications.pagerduty_services:
         assert f"{configs[env].prefix}-pagerduty-{service}" in ids
-    assert {"temporal-db-password", "influxdb-admin-token", "grafana-admin-password"} <= set(secrets_of(configs[env]))
+    assert {"influxdb-admin-token", "grafana-admin-password"} <= set(secrets_of(configs[env]))
+    assert not [credential for credential in secrets_of(configs[env]) if "db-password" in credential], (
+        "databases use IAM authentication: no database password exists"
+    )
 
 
 @pytest.mark.parametrize("env", ENVS)
@@ -180,7 +212,7 @@ def test_staging_and_prod_keep_secrets_in_their_region(configs):
 @pytest.mark.parametrize("env", ENVS)
 def test_keys_rotate_and_terraform_never_destroys_them(synthesized, configs, env):
     keys = resources(synthesized, env, "google_kms_crypto_key").values()
-    assert {k["name"] for k in keys} == {"gke-secrets", "registry", "gke-boot-disks", "gke-backup"}
+    assert {k["name"] for k in keys} == {"gke-secrets", "registry", "gke-boot-disks", "gke-backup", "cloud-sql"}
     days = configs[env].security.kms_rotation_days
     assert days <= 90
     for key in keys:

@@ -144,6 +144,51 @@ def test_an_option_that_changes_output_is_part_of_the_key(app, capsys, monkeypat
     assert synth(app, "cdktf.out", *args, capsys=capsys) == {"reused": rebuilt, "built": set()}
 
 
+@pytest.mark.parametrize(
+    "change",
+    [
+        pytest.param(lambda monkeypatch: monkeypatch.setattr(sys, "version", sys.version + " (another build)"), id="python version"),
+        pytest.param(
+            lambda monkeypatch: monkeypatch.setattr(synth_cache, "_node_identity", lambda: ["/opt/node-22/bin/node", 1, 2]),
+            id="node binary",
+        ),
+        pytest.param(lambda monkeypatch: monkeypatch.setenv("NODE_OPTIONS", "--max-semi-space-size=64"), id="NODE_OPTIONS"),
+        pytest.param(lambda monkeypatch: monkeypatch.setenv("JSII_RUNTIME", "/opt/jsii-runtime.js"), id="JSII_RUNTIME"),
+        pytest.param(lambda monkeypatch: monkeypatch.setenv("CDKTF_LOG_LEVEL", "debug"), id="a CDKTF_ variable"),
+    ],
+)
+def test_the_interpreter_node_and_the_variables_read_by_jsii_and_cdktf_are_part_of_the_key(app, capsys, monkeypatch, change):
+    warm(app, capsys=capsys)
+    change(monkeypatch)
+    assert synth(app, "cdktf.out", capsys=capsys) == {"reused": set(), "built": ENVIRONMENTS}
+    assert synth(app, "cdktf.out", capsys=capsys) == {"reused": ENVIRONMENTS, "built": set()}
+
+
+def test_where_the_output_goes_is_not_part_of_the_key(app, capsys, monkeypatch):
+    warm(app, capsys=capsys)
+    monkeypatch.setenv("CDKTF_OUTDIR", str(app / "elsewhere"))
+    assert synth(app, "other.out", capsys=capsys) == {"reused": ENVIRONMENTS, "built": set()}
+
+
+def test_a_failed_rebuild_beside_reused_environments_leaves_the_output_and_the_cache_as_they_were(app, capsys, monkeypatch):
+    """Atomic swap and error handling apply unchanged when part of the output comes from the cache."""
+    warm(app, capsys=capsys)
+    before, entries = tree(app / "cdktf.out"), tree(app / ".synth-cache" / "entries")
+    _append("config/dev.yaml")(app)
+
+    def failing(configs, outdir, *args):
+        raise OSError(28, "No space left on device", str(outdir / "stacks" / "dev-bootstrap" / "cdk.tf.json"))
+
+    monkeypatch.setattr(synthesis, "_synth_here", failing)
+    assert main.main(["--config-dir", str(app / "config"), "--outdir", str(app / "cdktf.out")]) == 1
+    err = capsys.readouterr().err
+    assert "No space left on device" in err and err.endswith(f"{app / 'cdktf.out'} is unchanged\n")
+    assert tree(app / "cdktf.out") == before
+    assert tree(app / ".synth-cache" / "entries") == entries
+    monkeypatch.setattr(synthesis, "_synth_here", fake_synth)
+    assert synth(app, "cdktf.out", capsys=capsys) == {"reused": {"prod", "staging"}, "built": {"dev"}}
+
+
 def _entry(app: Path, env: str) -> Path:
     (entry,) = (app / ".synth-cache" / "entries" / env).iterdir()
     return entry
