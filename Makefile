@@ -16,7 +16,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 PLATFORM_THIRD_PARTY_DIR ?= $(CURDIR)/.third_party
 export PLATFORM_THIRD_PARTY_DIR
 
-.PHONY: install synth test snapshots bench third-party tools-check k8s-names clean
+.PHONY: install synth test snapshots bench third-party tools-check k8s-names docs clean
 
 $(TOOLS)/bin/pipenv:
 	$(PYTHON) -m venv $(TOOLS)
@@ -57,6 +57,9 @@ tools-check: ## tools the suite needs besides Python packages
 
 k8s-names: install ## regenerate k8s/overlays/*/platform-names.env from config/
 	$(PY) -m k8s.generate_platform_names
+
+docs: install ## regenerate every generated document in docs/ (tests fail while a committed copy is stale)
+	$(PY) scripts/config_reference.py
 
 clean:
 	rm -rf cdktf.out .synth-cache $(VENV) $(TOOLS)

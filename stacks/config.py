@@ -38,6 +38,7 @@ from constructs_lib.limits import (
     SslProfile,
     VulnerabilityMode,
 )
+from monitoring.alerts import check_slo, tunable as tunable_alerts
 from stacks.components import COMPONENTS, backup_namespaces, database_components
 from stacks.databases import (
     MAX_IDENTIFIER_LENGTH,
@@ -50,6 +51,7 @@ from stacks.databases import (
     tier_memory_mb,
 )
 from stacks.naming import service_account_email
+from stacks.namespaces import namespace_names
 from stacks.config_loading import (  # noqa: F401 - ConfigError is part of this module's interface
     Cidr,
     ConfigError,
@@ -669,6 +671,39 @@ class CloudSqlConfig(StrictModel):
     def max_connections(self) -> int:
         return required_max_connections(self.pools(), headroom_percent=self.connection_headroom_percent)
 
+# --- data layer: platform namespaces --------------------------------------------------------------------
+
+CpuQuantity = Annotated[str, pattern(r"^([1-9][0-9]*|[0-9]+m|[0-9]+\.[0-9]+)$", "a CPU quantity such as 4, 500m or 1.5")]
+MemoryQuantity = Annotated[str, pattern(r"^[1-9][0-9]*(Mi|Gi|Ti)$", "a memory quantity such as 512Mi or 8Gi")]
+
+
+class NamespaceQuotaConfig(StrictModel):
+    """Overrides of one namespace's ResourceQuota (stacks/namespaces.py holds the prod-sized defaults)."""
+
+    requests_cpu: CpuQuantity | None = Field(default=None, description="Sum of CPU requests. Default: the table's.")
+    requests_memory: MemoryQuantity | None = Field(default=None, description="Sum of memory requests. Default: the table's.")
+    limits_memory: MemoryQuantity | None = Field(default=None, description="Sum of memory limits. Default: the table's.")
+    pods: int | None = Field(default=None, ge=1, le=5000, description="Number of pods. Default: the table's.")
+
+
+PLATFORM_NAMESPACES = namespace_names()
+
+
+def _known_namespaces(value: Mapping[str, NamespaceQuotaConfig]) -> Mapping[str, NamespaceQuotaConfig]:
+    unknown = sorted(set(value) - set(PLATFORM_NAMESPACES))
+    if unknown:
+        raise ValueError(f"{unknown[0]}: not a platform namespace; expected one of: {', '.join(PLATFORM_NAMESPACES)}")
+    return value
+
+
+class NamespacesConfig(StrictModel):
+    """The platform namespaces the data layer creates (stacks/namespaces.py)."""
+
+    quotas: Annotated[Mapping[str, NamespaceQuotaConfig], AfterValidator(_known_namespaces)] = Field(
+        default_factory=dict,
+        description="Namespace -> ResourceQuota overrides where an environment is smaller than prod. Default: none.",
+    )
+
 
 # --- observability layer -------------------------------------------------------------------------------
 
@@ -685,6 +720,93 @@ class NotificationsConfig(StrictModel):
     pagerduty_services: tuple[ShortName, ...] = Field(
         default=(), description="PagerDuty services paged by Alertmanager; each gets a routing-key secret. Default: none."
     )
+
+
+class SloConfig(StrictModel):
+    """The API's service-level objectives; burn-rate alert thresholds are derived from them
+    (monitoring/alerts.py, BURN_RATE_WINDOWS)."""
+
+    availability_objective: float = Field(
+        default=0.995, gt=0.9, le=0.999, strict=False,
+        description="Share of API requests at the edge that must not be 5xx. Default: 0.995.",
+    )
+    latency_objective: float = Field(
+        default=0.99, gt=0.9, le=0.999, strict=False,
+        description="Share of API requests that must be served within latency_threshold_ms. Default: 0.99.",
+    )
+    latency_threshold_ms: int = Field(
+        default=500, ge=10, le=60000, description="What counts as fast enough for the latency SLO. Default: 500."
+    )
+    window_days: int = Field(
+        default=30, ge=7, le=30, description="Rolling window of both SLOs (Cloud Monitoring allows 1-30). Default: 30."
+    )
+
+    @model_validator(mode="after")
+    def _burn_rates_can_fire(self) -> "SloConfig":
+        for field_name in ("availability_objective", "latency_objective"):
+            try:
+                check_slo(self.window_days, getattr(self, field_name))
+            except ValueError as error:
+                raise ValueError(f"{field_name}: {error}") from None
+        return self
+
+
+class LogArchiveConfig(StrictModel):
+    """The audit-log archive: a GCS bucket behind a log sink, with a retention policy."""
+
+    retention_days: int = Field(
+        default=400, ge=1, le=3650,
+        description="Objects cannot be deleted or replaced before this age (retention policy); deleted after it. "
+        "Default: 400 (a year of audit evidence plus a margin).",
+    )
+    locked: bool = Field(
+        default=False,
+        description="Lock the retention policy: nobody, not even a project owner, can shorten it or delete the "
+        "bucket while objects are younger than retention_days. Irreversible. Required in tier prod. Default: off.",
+    )
+    nearline_after_days: int = Field(default=30, ge=1, le=3650, description="Objects move to NEARLINE at this age. Default: 30.")
+    archive_after_days: int = Field(default=90, ge=1, le=3650, description="Objects move to ARCHIVE at this age. Default: 90.")
+
+    @model_validator(mode="after")
+    def _colder_later(self) -> "LogArchiveConfig":
+        if self.archive_after_days <= self.nearline_after_days:
+            raise ValueError(
+                f"archive_after_days: {self.archive_after_days} is not after nearline_after_days "
+                f"({self.nearline_after_days}); objects move to colder storage in that order"
+            )
+        return self
+
+
+class LogAnalyticsConfig(StrictModel):
+    """The BigQuery dataset behind a log sink (partitioned tables) for querying logs with SQL."""
+
+    retention_days: int = Field(
+        default=30, ge=1, le=3650, description="Partitions older than this are deleted. Default: 30."
+    )
+
+
+def _known_thresholds(value: Mapping[str, float]) -> Mapping[str, float]:
+    for name, threshold in value.items():
+        if name not in tunable_alerts():
+            raise ValueError(
+                f"{name}: not an alert with a threshold; expected one of: {', '.join(tunable_alerts())}"
+            )
+        if threshold < 0:
+            raise ValueError(f"{name}: {threshold!r} is negative; expected a threshold >= 0")
+    return value
+
+
+class ObservabilityConfig(StrictModel):
+    """Alert thresholds, SLOs and log retention (alerts themselves: monitoring/alerts.py)."""
+
+    thresholds: Annotated[Mapping[str, float], AfterValidator(_known_thresholds)] = Field(
+        default_factory=dict,
+        description="Alert name → this environment's threshold, for the alerts whose default does not fit "
+        "(docs/observability.md lists every alert and its default). Default: none.",
+    )
+    slo: SloConfig = SloConfig()
+    log_archive: LogArchiveConfig = LogArchiveConfig()
+    log_analytics: LogAnalyticsConfig = LogAnalyticsConfig()
 
 
 # --- the environment -----------------------------------------------------------------------------------
@@ -738,6 +860,8 @@ class EnvironmentConfig(StrictModel):
         "Default: DEFAULT_WORKLOADS; list only the components whose KSA differs.",
     )
     cloud_sql: CloudSqlConfig = CloudSqlConfig()
+    namespaces: NamespacesConfig = NamespacesConfig()
+    observability: ObservabilityConfig = ObservabilityConfig()
 
     @model_validator(mode="after")
     def _node_pool_zones(self) -> "EnvironmentConfig":
@@ -769,6 +893,15 @@ class EnvironmentConfig(StrictModel):
         return self
 
     @model_validator(mode="after")
+    def _only_prod_pages(self) -> "EnvironmentConfig":
+        if self.notifications.pagerduty_services and self.tier != "prod":
+            raise ValueError(
+                f"notifications.pagerduty_services: {list(self.notifications.pagerduty_services)!r}; tier "
+                f"{self.tier!r} never pages a human (critical alerts reach Slack and e-mail); expected none"
+            )
+        return self
+
+    @model_validator(mode="after")
     def _prod_enforces(self) -> "EnvironmentConfig":
         if self.tier != "prod":
             return self
@@ -784,6 +917,11 @@ class EnvironmentConfig(StrictModel):
             )
         if self.security.waf.preview:
             raise ValueError("security.waf.preview: got True; tier 'prod' must block WAF matches; expected false")
+        if not self.observability.log_archive.locked:
+            raise ValueError(
+                "observability.log_archive.locked: got False; tier 'prod' keeps its audit logs in a locked "
+                "archive; expected true"
+            )
         if self.cluster.binary_authorization != "ENFORCE":
             raise ValueError(
                 f"cluster.binary_authorization: got {self.cluster.binary_authorization!r}; tier 'prod' must block "

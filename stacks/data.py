@@ -1,6 +1,7 @@
-"""`<env>-data`: the platform's state and the in-cluster data-plane services. Today: KEDA, which scales
-the workers on Temporal task-queue depth and the AI server on its request backlog, and the Cloud SQL for
-PostgreSQL instance with the application's and Temporal's databases (docs/data.md).
+"""`<env>-data`: the platform namespaces (stacks/namespaces.py: Pod Security labels, quotas, default-deny
+and the allowed flows), then the in-cluster data-plane services installed with Helm into them. Today: KEDA,
+which scales the workers on Temporal task-queue depth and the AI server on its request backlog, and the
+Cloud SQL for PostgreSQL instance with the application's and Temporal's databases (docs/data.md).
 
 The Helm and Kubernetes providers reach the cluster's DNS endpoint and authenticate with the
 gke-gcloud-auth-plugin exec plugin (ClusterAccess): no token in state, no kubeconfig read or written.
@@ -12,7 +13,10 @@ from pathlib import Path
 from constructs_lib.cdk import App, TerraformOutput
 from constructs_lib.cloud_sql import CloudSqlInstance, CloudSqlInstanceProps, SqlBackups, SqlMaintenance
 from constructs_lib.cluster_access import ClusterAccess, ClusterAccessProps
+from constructs_lib.dependencies import depend_on
 from constructs_lib.helm_release import HelmRelease, HelmReleaseProps
+from constructs_lib.platform_namespaces import PlatformNamespace, PlatformNamespaceProps
+from stacks import namespaces as platform_namespaces
 from stacks.base import LayerStack
 from stacks.components import database_components
 from stacks.config import EnvironmentConfig
@@ -45,7 +49,11 @@ class DataStack(LayerStack):
             "cluster-access",
             ClusterAccessProps(endpoint=cluster.endpoint),
         )
-        HelmRelease(
+        self.namespaces = {
+            name: PlatformNamespace(self, f"namespace-{name}", PlatformNamespaceProps(manifests=tuple(objects)))
+            for name, objects in platform_namespaces.environment_manifests(env).items()
+        }
+        keda = HelmRelease(
             self,
             "keda",
             HelmReleaseProps(
@@ -54,10 +62,10 @@ class DataStack(LayerStack):
                 repository=KEDA_REPOSITORY,
                 version=KEDA_VERSION,
                 namespace=KEDA_NAMESPACE,
-                create_namespace=True,
                 values_files=keda_values_files(env.name),
             ),
         )
+        depend_on(keda, self.namespaces[KEDA_NAMESPACE])
         sql = cloud_sql(self, env, network=network, security=security)
         self.outputs = DataOutputs(
             sql_instance_name=sql.instance.name,

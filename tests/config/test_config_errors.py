@@ -227,6 +227,43 @@ CASES = {
         "dev", set_path("labels", {"cost-center": "platform"}),
         ["dev.yaml", "labels", "'cost-center'", "label key"],
     ),
+    # observability (monitoring/alerts.py holds the alerts; config only tunes them)
+    "threshold for an unknown alert": (
+        "dev", set_path("observability.thresholds", {"lb-5xx": 0.1}),
+        ["dev.yaml", "observability.thresholds", "lb-5xx", "not an alert with a threshold", "lb-5xx-ratio"],
+    ),
+    "threshold for an alert that has none": (
+        "dev", set_path("observability.thresholds", {"cloudsql-down": 1}),
+        ["dev.yaml", "observability.thresholds", "cloudsql-down", "not an alert with a threshold"],
+    ),
+    "negative threshold": (
+        "dev", set_path("observability.thresholds", {"lb-latency": -5}),
+        ["dev.yaml", "observability.thresholds", "lb-latency", "-5", "negative"],
+    ),
+    "SLO objective whose fast burn alert cannot fire": (
+        "staging", set_path("observability.slo", {"availability_objective": 0.92}),
+        ["staging.yaml", "observability.slo", "availability_objective", "1h/5m", "cannot happen", "above 0.9306"],
+    ),
+    "SLO objective above Cloud Monitoring's limit": (
+        "staging", set_path("observability.slo", {"latency_objective": 0.9995}),
+        ["staging.yaml", "observability.slo.latency_objective", "0.9995", "less than or equal to 0.999"],
+    ),
+    "SLO window longer than Cloud Monitoring allows": (
+        "dev", set_path("observability.slo", {"window_days": 31}),
+        ["dev.yaml", "observability.slo.window_days", "31", "less than or equal to 30"],
+    ),
+    "prod audit archive not locked": (
+        "prod", set_path("observability.log_archive.locked", False),
+        ["prod.yaml", "observability.log_archive.locked", "locked archive", "expected true"],
+    ),
+    "log archive moving to ARCHIVE before NEARLINE": (
+        "staging", set_path("observability.log_archive", {"nearline_after_days": 60, "archive_after_days": 30}),
+        ["staging.yaml", "observability.log_archive.archive_after_days", "30", "not after nearline_after_days (60)"],
+    ),
+    "dev paging a human": (
+        "dev", set_path("notifications.pagerduty_services", ["platform-dev"]),
+        ["dev.yaml", "notifications.pagerduty_services", "platform-dev", "never pages a human"],
+    ),
 }
 
 

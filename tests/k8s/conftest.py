@@ -9,6 +9,7 @@ import pytest
 import yaml
 
 from k8s import render as k8s_render
+from stacks import namespaces as platform_namespaces
 from stacks.config import load_environment
 from stacks.naming import DeliveryNames
 
@@ -57,3 +58,12 @@ def delivery_names(env_configs) -> dict[str, DeliveryNames]:
 @pytest.fixture(scope="session")
 def skaffold_config() -> dict[str, Any]:
     return yaml.safe_load((REPO_ROOT / "skaffold.yaml").read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="session")
+def platform_objects() -> dict[str, list[dict[str, Any]]]:
+    """environment -> the objects the data layer creates in the platform namespaces (stacks/namespaces.py),
+    as manifests: they are in the cluster before any overlay is applied."""
+    return {env: [obj for objects in platform_namespaces.environment_manifests(
+                load_environment(CONFIG_DIR / f"{env}.yaml")).values() for obj in objects]
+            for env in k8s_render.ENV_OVERLAYS}

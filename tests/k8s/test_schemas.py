@@ -21,6 +21,7 @@ import pytest
 import yaml
 
 from k8s import render as k8s_render
+from stacks.namespaces import namespace_names
 
 CRD_DIRS = ("crds/gateway-api-v1.6.1", "crds/keda-2.20.2", "crds/prometheus-operator-kps-88.5.3")
 
@@ -201,3 +202,19 @@ def test_gke_exception_list_is_narrow_and_used(rendered):
     assert set(GKE_KINDS_WITHOUT_SCHEMA) <= used, "an exception for a kind no overlay renders is stale"
     assert all(group == "networking.gke.io" for group, _ in GKE_KINDS_WITHOUT_SCHEMA)
     assert set(GKE_STRUCTURE) == {kind for _, kind in GKE_KINDS_WITHOUT_SCHEMA}
+
+
+@pytest.mark.parametrize("env", k8s_render.ENV_OVERLAYS)
+def test_the_data_layers_namespace_objects_validate(env, platform_objects, env_configs, crd_validators):
+    """The manifests stacks/namespaces.py hands to the typed Terraform resources (constructs_lib/
+    platform_namespaces.py), checked strictly against the Kubernetes schemas like every overlay."""
+    version = kubernetes_version(env_configs, env)
+    errors = [err for obj in platform_objects[env] for err in validate_object(obj, version, crd_validators)]
+    assert platform_objects[env] and not errors, "\n".join(errors)
+
+
+@pytest.mark.parametrize("overlay", k8s_render.ALL_OVERLAYS)
+def test_overlays_create_no_platform_namespace(overlay, rendered):
+    """One owner per namespace: the data layer creates the platform namespaces, `apps` included."""
+    created = [n["metadata"]["name"] for n in rendered[overlay].of_kind("Namespace")]
+    assert not set(created) & set(namespace_names()), created

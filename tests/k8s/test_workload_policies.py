@@ -37,6 +37,11 @@ NOT_AUTOSCALED = {("prod-canary", "api-server-canary"): "fixed one-replica canar
 SLOW_STARTING = {"ai-server", "backend"}  # model loading / snapshot replay: must have a startup probe
 
 
+# Namespace-wide policies that select by opt-in label: they do not make a workload's own policy.
+BASELINE_POLICIES = ("allow-google-apis-egress", "allow-metrics-scrape", "egress-gke-metadata", "egress-gke-metadata-dpv2",
+                     "egress-google-apis", "ingress-metrics-scrape")
+
+
 def _workload(rendered, overlay, kind, name) -> dict[str, Any]:
     return rendered[overlay].find(kind, name)
 
@@ -154,16 +159,19 @@ class TestWorkload:
         if expected:
             assert "replicas" not in obj["spec"], "the autoscaler owns replicas; a re-apply must not reset it"
 
-    def test_is_isolated_by_network_policies(self, rendered, overlay, kind, name, component):
+    def test_is_isolated_by_network_policies(self, rendered, platform_objects, overlay, kind, name, component):
         obj = _workload(rendered, overlay, kind, name)
         namespace, labels = obj["metadata"]["namespace"], _pod_labels(obj)
-        policies = [p for p in k8s_render.live_objects(rendered, overlay, "NetworkPolicy") if p["metadata"]["namespace"] == namespace]
+        # In `apps` the data layer's namespace baseline is there before the overlay (stacks/namespaces.py).
+        data_layer = [o for o in platform_objects.get(k8s_render.environment_of(overlay), []) if o["kind"] == "NetworkPolicy"]
+        policies = [p for p in k8s_render.live_objects(rendered, overlay, "NetworkPolicy") + data_layer
+                    if p["metadata"]["namespace"] == namespace]
         deny = [p for p in policies if p["spec"]["podSelector"] == {}
                 and set(p["spec"]["policyTypes"]) == {"Ingress", "Egress"}
                 and not p["spec"].get("ingress") and not p["spec"].get("egress")]
         assert deny, f"namespace {namespace} has no default-deny policy"
         own = [p for p in policies if p["spec"]["podSelector"] and _selects(p["spec"]["podSelector"], labels)
-               and p["metadata"]["name"] not in ("allow-google-apis-egress", "allow-metrics-scrape")]
+               and p["metadata"]["name"] not in BASELINE_POLICIES]
         assert own, f"{name} has no NetworkPolicy of its own"
 
     def test_is_scraped_by_prometheus(self, rendered, overlay, kind, name, component):

@@ -48,11 +48,11 @@ def leaves(values, path=()):
 
 
 @pytest.mark.parametrize("env", ENVS)
-def test_keda_is_installed_from_its_pinned_chart_into_its_own_namespace(synthesized, env):
+def test_keda_is_installed_from_its_pinned_chart_into_the_keda_namespace(synthesized, env):
     body = release(synthesized, env)
     assert (body["chart"], body["version"], body["repository"]) == (KEDA_CHART, KEDA_VERSION, KEDA_REPOSITORY)
     assert (body["chart"], body["version"], body["repository"]) == ("keda", "2.20.2", "https://kedacore.github.io/charts")
-    assert (body["name"], body["namespace"], body["create_namespace"]) == ("keda", "keda", True)
+    assert (body["name"], body["namespace"], body["create_namespace"]) == ("keda", "keda", False)
     assert body["atomic"] is True and body["wait"] is True
 
 

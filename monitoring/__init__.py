@@ -1,0 +1,1 @@
+"""Monitoring definitions as data (CDK-free): alerts, the metrics they may name, dashboards."""
