@@ -21,10 +21,10 @@ from typing import Iterable, Mapping
 
 import yaml
 
+from policies.checkov_runner import CHECKOV_ENV, CRASHING_TERRAFORM_CHECKS, CUSTOM_CHECKS
+
 ROOT = Path(__file__).resolve().parent.parent
 POLICIES = ROOT / "policies"
-# Offline and deterministic, as in the tests: no download of guidelines or of external modules.
-CHECKOV_ENV = {"BC_SKIP_MAPPING": "TRUE", "CHECKOV_RUN_SCA_PACKAGE_SCAN_V2": "false", "LOG_LEVEL": "WARNING"}
 VERIFY_JOB_GROUP = "verify-job"
 # report name -> (checkov framework, exceptions file)
 SCANS = {
@@ -100,7 +100,7 @@ def checkov_command(framework: str, directory: Path, baseline: Path, reports: Ma
         command += ["--output", output]
     command += ["--output-file-path", ",".join(["console", *map(str, reports.values())])]
     if framework == "terraform_json":
-        command += ["--external-checks-dir", str(POLICIES / "checkov")]
+        command += ["--external-checks-dir", str(CUSTOM_CHECKS), "--skip-check", ",".join(CRASHING_TERRAFORM_CHECKS)]
     return command
 
 

@@ -9,6 +9,8 @@ from cdktf import (  # noqa: F401 - re-exported
     GcsBackend,
     LocalBackend,
     TerraformOutput,
+    TerraformProvider,
+    TerraformProviderGeneratorMetadata,
     TerraformResource,
     TerraformResourceLifecycle,
     TerraformStack,

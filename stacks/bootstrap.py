@@ -12,7 +12,7 @@ from constructs_lib.custom_role import CustomRole, CustomRoleProps
 from constructs_lib.gitlab_federation import CiIdentity, CiRole, GitlabFederation, GitlabFederationProps
 from constructs_lib.iam import IamCondition
 from constructs_lib.kms import ENCRYPTER_ROLE, KeyRing, KeyRingProps, KmsKeySpec
-from constructs_lib.project_services import ProjectServices, ProjectServicesProps
+from constructs_lib.project_services import ProjectServices, ProjectServicesProps, ServiceIdentities, ServiceIdentitiesProps
 from constructs_lib.state_bucket import StateBucket, StateBucketProps
 from stacks.base import LayerStack
 from stacks.config import EnvironmentConfig
@@ -44,6 +44,8 @@ REQUIRED_SERVICES = (
     "sts.googleapis.com",
 )
 
+# Service agents that later layers grant roles to before the service would create them on its own.
+SERVICE_IDENTITIES = ("sqladmin.googleapis.com",)
 STATE_KEY = "state"
 AUDIT_LOG_TYPES = ("ADMIN_READ", "DATA_READ", "DATA_WRITE")
 
@@ -220,6 +222,10 @@ class BootstrapStack(LayerStack):
         services = ProjectServices(
             self, "services", ProjectServicesProps(project_id=env.project_id, services=REQUIRED_SERVICES)
         )
+        agents = ServiceIdentities(
+            self, "service-agents", ServiceIdentitiesProps(project_id=env.project_id, services=SERVICE_IDENTITIES, default_labels=self.default_labels())
+        )
+        depend_on(agents, services)
         custom_roles = [
             CustomRole(
                 self,
@@ -300,6 +306,7 @@ class BootstrapStack(LayerStack):
             push_service_account=accounts["push"].email,
             deploy_service_account=accounts["deploy"].email,
             workload_identity_provider=federation.provider.name,
+            service_agents=agents.emails,
         )
         # Read once after bootstrap into GitLab CI variables (docs/ci-cd.md).
         for name, value, description in (

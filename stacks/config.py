@@ -41,13 +41,16 @@ from constructs_lib.limits import (
 from monitoring.alerts import check_slo, tunable as tunable_alerts
 from stacks.components import COMPONENTS, backup_namespaces, database_components
 from stacks.databases import (
+    MAX_IDENTIFIER_LENGTH,
     RESERVED_CONNECTIONS,
     ConnectionPool,
     default_max_connections,
+    iam_user_name,
     pool_connections,
     required_max_connections,
     tier_memory_mb,
 )
+from stacks.naming import service_account_email
 from stacks.namespaces import namespace_names
 from stacks.config_loading import (  # noqa: F401 - ConfigError is part of this module's interface
     Cidr,
@@ -993,6 +996,14 @@ class EnvironmentConfig(StrictModel):
                 f"cloud_sql.backups.location: {sql.backups.location!r} is the instance's own region; expected another "
                 "region (the copy that survives a regional outage), or no location"
             )
+        for component in database_components():
+            user = iam_user_name(service_account_email(self.prefix, component.name, self.project_id))
+            if len(user) > MAX_IDENTIFIER_LENGTH:
+                raise ValueError(
+                    f"project_id: {self.project_id!r} with prefix {self.prefix!r} makes {component.name}'s database "
+                    f"user {user!r} {len(user)} characters long; PostgreSQL allows {MAX_IDENTIFIER_LENGTH}: expected a "
+                    "shorter prefix or project id"
+                )
         if self.tier == "prod" and not sql.backups.location:
             raise ValueError(
                 "cloud_sql.backups.location: not set; tier 'prod' keeps its backups in a second region for disaster "

@@ -17,6 +17,8 @@ class BootstrapOutputs:
     deploy_service_account: str
     workload_identity_provider: str
     """Full provider resource name, the `GCP_WORKLOAD_IDENTITY_PROVIDER` a pipeline needs."""
+    service_agents: Mapping[str, str]
+    """API → email of its service agent, created here so later layers can grant it roles (CMEK keys)."""
 
 
 @dataclass(frozen=True, kw_only=True)

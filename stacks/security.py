@@ -126,10 +126,11 @@ class SecurityStack(LayerStack):
                 # Encrypts node boot disks (CMEK) on GKE's behalf.
                 ("compute", "compute-system.iam.gserviceaccount.com"),
                 ("gkebackup", "gcp-sa-gkebackup.iam.gserviceaccount.com"),
-                # Created by the bootstrap stack (google_project_service_identity), so it exists before this grant.
-                ("cloudsql", "gcp-sa-cloud-sql.iam.gserviceaccount.com"),
             )
         }
+        # Created by the bootstrap stack: Cloud SQL would only create it with the first instance, which
+        # needs this key grant first.
+        service_agents["cloudsql"] = service_account_member(bootstrap.service_agents["sqladmin.googleapis.com"])
 
         # --- identities -------------------------------------------------------------------------------
         project_roles = project_roles_of(env)

@@ -183,6 +183,46 @@ CASES = {
         "dev", set_path("security", {"edge": {"ssl_profile": "COMPATIBLE"}}),
         ["dev.yaml", "security.edge.ssl_profile", "'COMPATIBLE'", "'MODERN' or 'RESTRICTED'"],
     ),
+    "Cloud SQL zonal without a reason": (
+        "dev", delete_path("cloud_sql.availability_reason"),
+        ["dev.yaml", "cloud_sql", "availability: ZONAL needs availability_reason"],
+    ),
+    "Cloud SQL zonal outside dev": (
+        "staging", lambda data: data["cloud_sql"].update(availability="ZONAL", availability_reason="saves cost in staging"),
+        ["staging.yaml", "cloud_sql.availability", "'ZONAL'", "expected REGIONAL"],
+    ),
+    "prod Cloud SQL backups in one region only": (
+        "prod", delete_path("cloud_sql.backups.location"),
+        ["prod.yaml", "cloud_sql.backups.location", "second region", "other than europe-west4"],
+    ),
+    "Cloud SQL backup location is the instance's region": (
+        "prod", set_path("cloud_sql.backups.location", "europe-west4"),
+        ["prod.yaml", "cloud_sql.backups.location", "'europe-west4'", "another region"],
+    ),
+    "Cloud SQL pools larger than the tier allows": (
+        "dev", set_path("cloud_sql.connection_pools.temporal-server.max_conns", 50),
+        ["dev.yaml", "cloud_sql.connection_pools", "max_connections 538 (420 pool connections", "db-custom-1-3840 allows 100"],
+    ),
+    "Cloud SQL pool for a component without a database": (
+        "dev", set_path("cloud_sql.connection_pools.ai-server", {"pods": 1, "max_conns": 1}),
+        ["dev.yaml", "cloud_sql.connection_pools", "ai-server", "not a component that uses a database"],
+    ),
+    "Cloud SQL point-in-time recovery beyond the edition": (
+        "staging", set_path("cloud_sql.backups", {"transaction_log_retention_days": 14}),
+        ["staging.yaml", "cloud_sql", "transaction_log_retention_days: 14 exceeds 7"],
+    ),
+    "Cloud SQL tier of another edition": (
+        "dev", set_path("cloud_sql.edition", "ENTERPRISE_PLUS"),
+        ["dev.yaml", "cloud_sql", "'db-custom-1-3840' is not offered by edition ENTERPRISE_PLUS"],
+    ),
+    "Cloud SQL PostgreSQL older than 16": (
+        "dev", set_path("cloud_sql.database_version", "POSTGRES_15"),
+        ["dev.yaml", "cloud_sql.database_version", "'POSTGRES_15'", "'POSTGRES_16' or 'POSTGRES_17'"],
+    ),
+    "database user name longer than PostgreSQL allows": (
+        "dev", lambda data: data.update(prefix="acme-dev-abcde", project_id="example-platform-dev-abcdefghi"),
+        ["dev.yaml", "project_id", "65 characters long", "PostgreSQL allows 63"],
+    ),
     "label key with dash": (
         "dev", set_path("labels", {"cost-center": "platform"}),
         ["dev.yaml", "labels", "'cost-center'", "label key"],

@@ -2,12 +2,20 @@
 from __future__ import annotations
 
 import fnmatch
+import os
+import subprocess
 from pathlib import Path
 
 import pytest
 import yaml
 
-from policies.checkov_runner import CheckovError, terraform_reports
+from policies.checkov_runner import (
+    CHECKOV_ENV,
+    CRASHING_TERRAFORM_CHECKS,
+    CheckovError,
+    terraform_command,
+    terraform_reports,
+)
 from stacks.layers import LAYERS
 from tests.conftest import ENVIRONMENTS, REPO_ROOT
 
@@ -65,8 +73,8 @@ def test_exceptions_file_entries_are_complete():
         assert len(entry["reason"].split()) >= 8, f"{entry['check']}: give a reason a reviewer can judge"
 
 
-# Layers whose resources checkov has checks for; data (helm_release) and observability (monitoring) have none.
-CHECKED_LAYERS = ("bootstrap", "network", "security", "cluster")
+# Layers whose resources checkov has checks for; observability (monitoring) has none.
+CHECKED_LAYERS = ("bootstrap", "network", "security", "cluster", "data")
 
 
 def test_checkov_evaluated_every_stack_it_has_checks_for(synthesized, checkov_reports):
@@ -98,3 +106,12 @@ def test_security_review_terraform_counts_are_current(checkov_reports):
 
     assert between(TARGET.read_text(encoding="utf-8"), "checkov-terraform") == terraform_section(checkov_reports), \
         "checkov's results changed: run `make docs`"
+
+
+def test_crashing_checks_still_crash(synthesized):
+    """A skipped check comes back as soon as checkov evaluates it again."""
+    stack = synthesized.outdir / "stacks" / f"{ENVIRONMENTS[0]}-data"
+    command = terraform_command(stack) + ["--check", ",".join(CRASHING_TERRAFORM_CHECKS)]
+    result = subprocess.run(command, capture_output=True, text=True, env={**os.environ, **CHECKOV_ENV}, timeout=600)
+    for check in CRASHING_TERRAFORM_CHECKS:
+        assert f"Failed to run check {check}" in result.stderr, f"{check} runs again: remove it from CRASHING_TERRAFORM_CHECKS"

@@ -47,10 +47,16 @@ def test_every_stack_labels_its_resources_by_environment_and_layer(synthesized):
             assert (labels["env"], labels["layer"], labels["managed_by"]) == (env, layer, "cdktf-platform"), name
 
 
+# Resource types from the google-beta provider (not in the GA bindings); none of them takes labels.
+BETA_ONLY_TYPES = {"project_service_identity"}
+
+
 def label_argument(type_: str) -> str | None:
     """The argument that holds resource labels in the provider schema: `user_labels` where the type
     uses `labels` for something else (monitoring), `labels` otherwise; None for unlabelable types."""
     name = type_.removeprefix("google_")
+    if name in BETA_ONLY_TYPES:
+        return None
     config_class = "".join(part.capitalize() for part in name.split("_")) + "Config"
     arguments = dir(getattr(getattr(google, name), config_class))
     return next((arg for arg in ("user_labels", "labels") if arg in arguments), None)

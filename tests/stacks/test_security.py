@@ -103,7 +103,12 @@ def test_cloud_sql_key_is_usable_by_the_cloud_sql_service_agent_only(synthesized
     binding = synthesized.by_path(env, LAYER, "google_kms_crypto_key_iam_binding", "kms/cloud-sql-users")
     assert binding["role"] == "roles/cloudkms.cryptoKeyEncrypterDecrypter"
     (member,) = binding["members"]
-    assert re.fullmatch(r"serviceAccount:service-\$\{data\.google_project\.project\.number\}@gcp-sa-cloud-sql\.iam\.gserviceaccount\.com", member)
+    # The agent the bootstrap stack creates (google_project_service_identity), read through its outputs.
+    assert re.fullmatch(
+        r"serviceAccount:\$\{data\.terraform_remote_state\.cross-stack-reference-input-[a-z]+-bootstrap\.outputs\."
+        r"cross-stack-output-google_project_service_identityservice-agents_sqladmin_[0-9A-F]+email\}",
+        member,
+    ), member
     others = [
         b for b in resources(synthesized, env, "google_kms_crypto_key_iam_binding").values()
         if "gcp-sa-cloud-sql" in " ".join(b["members"]) and b is not binding
