@@ -223,6 +223,7 @@ CASES = {
     "dev paging a human": (
         "dev", set_path("notifications.pagerduty_services", ["platform-dev"]),
         ["dev.yaml", "notifications.pagerduty_services", "platform-dev", "never pages a human"],
+    ),
     "Prometheus retention beyond the in-cluster maximum": (
         "prod", set_path("monitoring_stack.prometheus.retention_days", 400),
         ["prod.yaml", "monitoring_stack.prometheus.retention_days", "400", "less than or equal to 90"],
@@ -238,10 +239,6 @@ CASES = {
     "monitoring_stack typo": (
         "dev", rename_key("monitoring_stack.prometheus", "promethus"),
         ["dev.yaml", "monitoring_stack.promethus", "unknown field", "did you mean 'prometheus'"],
-    ),
-    "dev pages a human": (
-        "dev", set_path("notifications.pagerduty_services", ["platform-dev"]),
-        ["dev.yaml", "notifications.pagerduty_services", "'platform-dev'", "never pages"],
     ),
     "monitoring service account moved out of its namespace": (
         "staging", set_path("workloads", {"grafana": {"namespace": "apps", "service_account": "grafana"}}),
