@@ -93,3 +93,21 @@ def test_every_secret_of_every_environment_is_in_the_runbook(app, configs):
     for env, config in configs.items():
         for _, _, secret in app.resources(f"{env}-security", "google_secret_manager_secret"):
             assert f"`{secret['secret_id'].replace(config.prefix, '<prefix>')}`" in table
+
+
+def test_security_review_cis_and_exceptions_are_current(app, configs):
+    """The checkov tables are compared by the policy tests, from their own checkov runs."""
+    module = generator("security_review")
+    assert module.TARGET.read_text(encoding="utf-8") == module.render(app, configs), "run `make docs`"
+
+
+def test_cis_items_are_evaluated_and_can_fail(app, configs):
+    module = generator("security_review")
+    env = next(iter(configs))
+    facts = module.Facts(app, env)
+    results = {item.id: item.check(facts) for item in module.CIS_ITEMS if item.check}
+    assert all(isinstance(value, bool) for value in results.values())
+    broken = module.Facts(app, env)
+    object.__setattr__(broken, "env", "no-such-env")
+    with pytest.raises(IndexError):  # no cluster: the predicates read real resources, they do not default to yes
+        next(item for item in module.CIS_ITEMS if item.id == "5.3.1").check(broken)

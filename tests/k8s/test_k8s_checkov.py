@@ -4,9 +4,6 @@ policies/checkov-exceptions-kubernetes.yaml, and every exception must still matc
 from __future__ import annotations
 
 import fnmatch
-import json
-import subprocess
-import sys
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -16,14 +13,12 @@ import yaml
 
 from k8s import render as k8s_render
 from k8s.verify_job import merged_verify_job
+from policies.checkov_runner import CheckovError, kubernetes_report
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 EXCEPTIONS_FILE = REPO_ROOT / "policies" / "checkov-exceptions-kubernetes.yaml"
 VERIFY_JOB = "verify-job"
 SCANNED = (*k8s_render.ALL_OVERLAYS, VERIFY_JOB)
-# checkov reports these on stderr when a check crashes or a file cannot be parsed; its results would then
-# be silently incomplete.
-STDERR_FAILURES = ("Failed to run check", "Traceback", "parsing error", "Failed to parse", "Exception")
 
 
 def _resource_key(result: dict[str, Any]) -> str:
@@ -49,19 +44,13 @@ def checkov_results(rendered, skaffold_config, tmp_path_factory) -> dict[str, An
     (scan_dir / VERIFY_JOB).mkdir()
     (scan_dir / VERIFY_JOB / "job.yaml").write_text(yaml.safe_dump(merged_verify_job(skaffold_config)),
                                                      encoding="utf-8")
-    proc = subprocess.run(
-        [sys.executable, "-m", "checkov.main", "-d", str(scan_dir), "--framework", "kubernetes", "-o", "json",
-         "--compact", "--skip-download"],  # no --quiet: it drops the passed checks counted per overlay
-        capture_output=True, text=True, check=False, cwd=scan_dir)
-    bad_stderr = [line for line in proc.stderr.splitlines() if any(m in line for m in STDERR_FAILURES)]
-    if bad_stderr or proc.returncode not in (0, 1):
-        pytest.fail(f"checkov did not run cleanly (exit {proc.returncode}):\n{proc.stderr[-3000:]}", pytrace=False)
-    report = json.loads(proc.stdout)
-    reports = report if isinstance(report, list) else [report]
-    assert [r["check_type"] for r in reports] == ["kubernetes"], proc.stdout[:500]
-    summary = reports[0]["summary"]
+    try:
+        report = kubernetes_report(scan_dir)
+    except CheckovError as error:
+        pytest.fail(str(error), pytrace=False)
+    summary = report["summary"]
     assert summary["parsing_errors"] == 0, summary
-    results = reports[0]["results"]
+    results = report["results"]
     per_group: dict[str, Counter] = {group: Counter() for group in SCANNED}
     failed = []
     for outcome in ("passed_checks", "failed_checks"):
@@ -110,3 +99,12 @@ def test_no_stale_exception(checkov_results):
              if not any(_matches({**e, "overlays": [overlay]}, f) for f in checkov_results["failed"])]
     assert not stale, "exceptions that match no failed check (remove them or narrow `overlays`):\n  " + \
         "\n  ".join(stale)
+
+
+def test_security_review_kubernetes_counts_are_current(checkov_results):
+    """docs/security-review.md shows this run's counts per rendered overlay (regenerate with `make docs`)."""
+    from scripts.docgen.synthesized import between
+    from scripts.security_review import TARGET, kubernetes_section
+
+    assert between(TARGET.read_text(encoding="utf-8"), "checkov-kubernetes") == kubernetes_section(checkov_results["per_group"]), \
+        "checkov's results changed: run `make docs`"

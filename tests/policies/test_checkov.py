@@ -2,44 +2,25 @@
 from __future__ import annotations
 
 import fnmatch
-import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
+from policies.checkov_runner import CheckovError, terraform_reports
 from stacks.layers import LAYERS
 from tests.conftest import ENVIRONMENTS, REPO_ROOT
 
 EXCEPTIONS_FILE = REPO_ROOT / "policies" / "checkov-exceptions-terraform.yaml"
-CUSTOM_CHECKS = REPO_ROOT / "policies" / "checkov"
-# Offline and deterministic: no download of guidelines or of external modules.
-CHECKOV_ENV = {"BC_SKIP_MAPPING": "TRUE", "CHECKOV_RUN_SCA_PACKAGE_SCAN_V2": "false", "LOG_LEVEL": "WARNING"}
 
 
 def run_checkov(directory: Path) -> list[dict]:
     """checkov's JSON reports for `directory`; any parse error or crashed check fails the caller."""
-    command = [
-        str(Path(sys.executable).with_name("checkov")),
-        "--directory", str(directory),
-        "--framework", "terraform_json",
-        "--output", "json",
-        "--compact",
-        "--skip-download",
-    ]
-    if CUSTOM_CHECKS.is_dir():
-        command += ["--external-checks-dir", str(CUSTOM_CHECKS)]
-    result = subprocess.run(command, capture_output=True, text=True, env={**os.environ, **CHECKOV_ENV}, timeout=600)
-    for marker in ("Failed to run check", "Traceback", "parsing error", "Error parsing"):
-        assert marker not in result.stderr, f"checkov reported {marker!r}:\n{result.stderr[-4000:]}"
-    assert result.returncode in (0, 1), f"checkov exited {result.returncode}:\n{result.stderr[-4000:]}"
-    reports = json.loads(result.stdout)
-    reports = reports if isinstance(reports, list) else [reports]
-    for report in reports:
-        assert report["summary"]["parsing_errors"] == 0, report["summary"]
+    try:
+        reports = terraform_reports(directory)
+    except CheckovError as error:
+        pytest.fail(str(error), pytrace=False)
+    assert all(report["summary"]["parsing_errors"] == 0 for report in reports)
     return reports
 
 
@@ -108,3 +89,12 @@ def test_no_checkov_finding_outside_the_exceptions(findings, synthesized, stack)
 def test_every_exception_still_matches_a_finding(findings):
     stale = [entry for entry in load_exceptions() if not any(excepted(f, [entry]) for f in findings)]
     assert not stale, f"exceptions that match no finding (remove them): {stale}"
+
+
+def test_security_review_terraform_counts_are_current(checkov_reports):
+    """docs/security-review.md shows this run's counts per stack."""
+    from scripts.docgen.synthesized import between
+    from scripts.security_review import TARGET, terraform_section
+
+    assert between(TARGET.read_text(encoding="utf-8"), "checkov-terraform") == terraform_section(checkov_reports), \
+        "checkov's results changed: run `make docs`"
