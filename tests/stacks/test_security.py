@@ -472,7 +472,7 @@ def test_default_workloads_follow_the_delivery_names():
 
 
 def test_a_workload_override_keeps_the_other_defaults():
-    config = parse_with("dev", lambda d: d.update(workloads={"grafana": {"namespace": "grafana", "service_account": "grafana-sa"}}))
+    config = parse_with("dev", lambda d: d.update(workloads={"grafana": {"namespace": "monitoring", "service_account": "grafana-sa"}}))
     assert config.workloads["grafana"].service_account == "grafana-sa"
     assert config.workloads["api-server"] == DEFAULT_WORKLOADS["api-server"]
 
