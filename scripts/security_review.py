@@ -213,7 +213,7 @@ CIS_ITEMS = (
     CisItem(GCP, "5.1", "Buckets not publicly accessible", "bootstrap: public access prevention enforced on the state bucket",
             lambda f: all(b.get("public_access_prevention") == "enforced" for b in f.every_stack("google_storage_bucket"))),
     CisItem(GCP, "5.2", "Uniform bucket-level access", "every bucket", lambda f: all(b.get("uniform_bucket_level_access") for b in f.every_stack("google_storage_bucket"))),
-    CisItem(GCP, "6.x", "Cloud SQL", "not yet: no layer creates Cloud SQL", None),
+    CisItem(GCP, "6.x", "Cloud SQL", "data layer: instance `<prefix>-postgres`; its checkov results are in the `*-data` rows and exceptions above; items not evaluated here yet", None),
 )
 
 
