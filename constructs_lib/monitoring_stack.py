@@ -12,7 +12,7 @@ naming (`derived_values`), so no project, prefix or e-mail is restated in a valu
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -98,6 +98,12 @@ class MonitoringStackProps:
     """Critical and warning alerts go to every channel. Default: none (alerts stay in Alertmanager's UI)."""
     pagerduty: tuple[PagerDutyReceiver, ...] = ()
     """Critical alerts page every service. Default: none (nobody is paged)."""
+    routes: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    """Severity → the channel kinds (`pagerduty`, `slack`, `email`) it reaches (monitoring/alerts.py ROUTES).
+    Alertmanager serves `pagerduty` and `slack`; e-mail goes through Cloud Monitoring's channels only (no
+    SMTP relay here). Default: none (every alert stays in Alertmanager's UI)."""
+    rule_groups: tuple[Mapping[str, Any], ...] = ()
+    """PrometheusRule `spec.groups` (monitoring/alerts.py `prometheus_rule_groups`). Default: none."""
     dashboard_files: tuple[Path, ...] = ()
     """Grafana dashboard JSON files (monitoring/dashboards/grafana/), one ConfigMap each; read at synth time like
     the values files, because they are the reviewed input. Default: none."""
@@ -142,9 +148,14 @@ def _notification_files(props: MonitoringStackProps) -> dict[str, str]:
     return files
 
 
+RULES_NAME = "platform-alerts"
+"""The PrometheusRule the release creates from `rule_groups` (additionalPrometheusRulesMap key)."""
+
+
 def alertmanager_routing(props: MonitoringStackProps) -> dict:
-    """Receivers and routes by severity: critical pages PagerDuty (when configured) and posts to Slack,
-    warning posts to Slack, info notifies nobody (it stays visible in Alertmanager and Grafana)."""
+    """Receivers and routes by severity, as `routes` says: one route per receiver, matching every severity
+    that reaches its kind. `continue` on all but the last, so a critical alert both pages and posts; a
+    severity that reaches no receiver here falls through to `null` (it stays visible in Alertmanager)."""
     slack = [
         {
             "channel": receiver.channel,
@@ -161,13 +172,15 @@ def alertmanager_routing(props: MonitoringStackProps) -> dict:
     ]
     receivers: list[dict] = [{"name": "null"}]
     routes: list[dict] = []
-    if pagerduty:
-        receivers.append({"name": "pager", "pagerduty_configs": pagerduty})
-        # `continue`: the page does not end the walk, the critical alert is posted to Slack as well.
-        routes.append({"receiver": "pager", "matchers": ['severity = "critical"'], "continue": True})
-    if slack:
-        receivers.append({"name": "chat", "slack_configs": slack})
-        routes.append({"receiver": "chat", "matchers": ['severity =~ "critical|warning"']})
+    for kind, name, configs in (("pagerduty", "pager", pagerduty), ("slack", "chat", slack)):
+        severities = [severity for severity, kinds in props.routes.items() if kind in kinds]
+        if not configs or not severities:
+            continue
+        receivers.append({"name": name, f"{kind}_configs": configs})
+        matcher = f'severity = "{severities[0]}"' if len(severities) == 1 else f'severity =~ "{"|".join(severities)}"'
+        routes.append({"receiver": name, "matchers": [matcher], "continue": True})
+    if routes:
+        routes[-1]["continue"] = False
     return {"receivers": receivers, "route": {"routes": routes}}
 
 
@@ -191,8 +204,11 @@ def derived_values(props: MonitoringStackProps) -> dict:
         _volume_claim(props.storage_class, props.alertmanager_storage_gib),
     )
 
-    _set(values, ("alertmanager", "config", "receivers"), alertmanager_routing(props)["receivers"])
-    _set(values, ("alertmanager", "config", "route", "routes"), alertmanager_routing(props)["route"]["routes"])
+    routing = alertmanager_routing(props)
+    _set(values, ("alertmanager", "config", "receivers"), routing["receivers"])
+    _set(values, ("alertmanager", "config", "route", "routes"), routing["route"]["routes"])
+    if props.rule_groups:
+        _set(values, ("additionalPrometheusRulesMap",), {RULES_NAME: {"groups": [dict(g) for g in props.rule_groups]}})
     if _notification_files(props):
         _set(values, ("alertmanager", "alertmanagerSpec", "volumes"), [_csi_volume("notifications", "alertmanager-notifications")])
         _set(

@@ -11,6 +11,7 @@ from constructs_lib.monitoring_stack import (
     SlackReceiver,
     WorkloadAccount,
 )
+from monitoring.alerts import ROUTES, prometheus_rule_groups
 from stacks.components import by_name
 from stacks.config import EnvironmentConfig
 from stacks.naming import UPSTREAM_REGISTRIES, DeliveryNames, resource_name
@@ -72,5 +73,7 @@ def monitoring_stack_props(env: EnvironmentConfig) -> MonitoringStackProps:
             PagerDutyReceiver(service=service, routing_key_secret=_owned_secret(env, f"pagerduty-{service}", "alertmanager"))
             for service in env.notifications.pagerduty_services
         ),
+        routes=ROUTES,
+        rule_groups=tuple(prometheus_rule_groups(env.observability.thresholds)),
         dashboard_files=dashboard_files(),
     )

@@ -4,6 +4,7 @@ Manager, alerts routed by severity, and sizes from configuration."""
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 import yaml
@@ -13,8 +14,10 @@ from constructs_lib.monitoring_stack import (
     CHART,
     IMAGE_REGISTRIES,
     REPOSITORY,
+    RULES_NAME,
     VERSION,
 )
+from monitoring.alerts import ALERTS, ROUTES, SEVERITIES, prometheus_rule_groups
 from stacks.in_cluster_monitoring import values_files
 from stacks.naming import DeliveryNames
 from tests.conftest import ENVIRONMENTS as ENVS
@@ -158,23 +161,51 @@ def _routes(values):
     return config["route"], receivers
 
 
+def _receivers_of(route, severity: str) -> list[str]:
+    """Alertmanager's walk for an alert with this severity: matching routes in order until one stops."""
+    reached = []
+    for child in route["routes"]:
+        (matcher,) = child["matchers"]
+        label, op, value = re.match(r'^(\w+) (=~|=) "(.*)"$', matcher).groups()
+        assert label == "severity"
+        if (op == "=" and severity == value) or (op == "=~" and re.fullmatch(value, severity)):
+            reached.append(child["receiver"])
+            if not child.get("continue"):
+                break
+    return reached or [route["receiver"]]
+
+
 @pytest.mark.parametrize("env", ENVS)
-def test_alerts_are_routed_by_severity_and_only_prod_pages(synthesized, configs, env):
+def test_alerts_reach_the_receivers_routes_give_their_severity_and_only_prod_pages(synthesized, configs, env):
     route, receivers = _routes(merged(synthesized, env))
-    assert route["receiver"] == "null" and receivers["null"] == {"name": "null"}, "info alerts notify nobody"
-    by_matcher = {tuple(r["matchers"]): r for r in route["routes"]}
+    assert route["receiver"] == "null" and receivers["null"] == {"name": "null"}
     notifications = configs[env].notifications
-    if notifications.pagerduty_services:
-        pager = by_matcher[('severity = "critical"',)]
-        assert pager["receiver"] == "pager" and pager["continue"] is True, "a page must also reach Slack"
-        assert len(receivers["pager"]["pagerduty_configs"]) == len(notifications.pagerduty_services)
-        assert route["routes"].index(pager) == 0
-    else:
-        assert "pager" not in receivers
-    chat = by_matcher[('severity =~ "critical|warning"',)]
-    assert chat["receiver"] == "chat"
+    kinds = {"pager": "pagerduty", "chat": "slack"}
+    for severity in SEVERITIES:
+        reached = _receivers_of(route, severity)
+        expected = [name for name, kind in kinds.items() if kind in ROUTES[severity] and name in receivers]
+        assert reached == (expected or ["null"]), severity
+    assert ("pager" in receivers) == bool(notifications.pagerduty_services) == (env == "prod")
+    assert _receivers_of(route, "critical")[:1] == (["pager"] if env == "prod" else ["chat"])
     assert [c["channel"] for c in receivers["chat"]["slack_configs"]] == list(notifications.slack_channels)
-    assert (env == "prod") == bool(notifications.pagerduty_services)
+    if notifications.pagerduty_services:
+        assert len(receivers["pager"]["pagerduty_configs"]) == len(notifications.pagerduty_services)
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_every_in_cluster_alert_reaches_someone(synthesized, env):
+    route, _ = _routes(merged(synthesized, env))
+    for alert in ALERTS:
+        if alert.backend == "prometheus":
+            assert _receivers_of(route, alert.severity) != ["null"], alert.name
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_the_release_carries_every_in_cluster_alert_with_the_environments_thresholds(synthesized, configs, env):
+    rules = merged(synthesized, env)["additionalPrometheusRulesMap"]
+    assert rules == {RULES_NAME: {"groups": prometheus_rule_groups(configs[env].observability.thresholds)}}
+    names = {rule["alert"] for group in rules[RULES_NAME]["groups"] for rule in group["rules"]}
+    assert names == {alert.rule_name for alert in ALERTS if alert.backend == "prometheus"}
 
 
 @pytest.mark.parametrize("env", ENVS)
