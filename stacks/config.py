@@ -926,15 +926,6 @@ class EnvironmentConfig(StrictModel):
         return self
 
     @model_validator(mode="after")
-    def _dev_never_pages(self) -> "EnvironmentConfig":
-        if self.tier == "dev" and self.notifications.pagerduty_services:
-            raise ValueError(
-                f"notifications.pagerduty_services: got {list(self.notifications.pagerduty_services)!r}; tier 'dev' never "
-                "pages a human (its alerts go to Slack); expected an empty list"
-            )
-        return self
-
-    @model_validator(mode="after")
     def _no_public_control_plane_outside_dev(self) -> "EnvironmentConfig":
         if self.tier != "dev" and not self.cluster.private_endpoint:
             raise ValueError(

@@ -16,7 +16,7 @@ from stacks.components import COMPONENTS, Component, backup_namespaces, check_ta
 from tests.conftest import REPO_ROOT
 
 DOC = REPO_ROOT / "docs" / "terraform.md"
-SOURCES = ("main.py", "cdktf.json", "stacks", "constructs_lib", "helm_values", "config")
+SOURCES = ("main.py", "cdktf.json", "stacks", "constructs_lib", "helm_values", "monitoring", "config")
 
 
 def documented_row() -> str:
