@@ -197,9 +197,8 @@ def render_runbook_alerts(configs: list[EnvironmentConfig]) -> str:
     lines.append("")
     for alert in ALERTS:
         lines += [
-            f'<a id="{alert.anchor}"></a>',
-            f"### {alert.title}",
-            f"{alert.meaning}",
+            f"### {alert.anchor}",
+            f"**{alert.title}.** {alert.meaning}",
             "",
             f"- Severity: {alert.severity}, evaluated by {BACKENDS[alert.backend]}; notifies {_channels(alert.severity, configs)}.",
             f"- Signal: {alert.signal}.",
@@ -211,9 +210,8 @@ def render_runbook_alerts(configs: list[EnvironmentConfig]) -> str:
         lines.append("")
     for slo in SLOS:
         lines += [
-            f'<a id="{slo.name}-burn"></a>',
-            f"### {slo.title} burning error budget",
-            f"{slo.description} is falling short of its objective fast enough to exhaust the error budget early.",
+            f"### {slo.name}-burn",
+            f"**{slo.title} burning error budget.** {slo.description} is falling short of its objective fast enough to exhaust the error budget early.",
             "The 1h/5m and 6h/30m pairs page, the 3d/6h pair is a ticket (docs/observability.md lists the rates).",
             "",
             "1. Which requests fail or are slow: platform overview dashboard (5xx ratio, latency percentiles).",
