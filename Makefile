@@ -66,6 +66,7 @@ docs: install ## regenerate every generated document in docs/ (tests fail while 
 	$(PY) scripts/dr_objectives.py
 	$(PY) scripts/runbook_sections.py
 	$(PY) scripts/security_review.py
+	$(PY) scripts/observability_docs.py
 
 clean:
 	rm -rf cdktf.out .synth-cache $(VENV) $(TOOLS)

@@ -23,6 +23,8 @@ class UptimeAlertProps:
     """60, 300, 600 or 900 (the API's choices). Default 60."""
     failing_for_seconds: int = 180
     """How long the check must fail before the policy fires. Default 180: rides out one bad probe round."""
+    runbook_url: str = ""
+    """Where the policy's documentation sends the responder. Default: no link."""
     labels: Mapping[str, str] = field(default_factory=dict)
 
 
@@ -58,7 +60,8 @@ class UptimeAlert(Construct):
             documentation={
                 "content": f"https://{props.host}{props.path} has failed uptime checks for "
                 f"{props.failing_for_seconds}s from more than one region. Check the gateway, the backend "
-                "services' readiness and Cloud Armor denials (docs/layers.md, observability).",
+                "services' readiness and Cloud Armor denials."
+                + (f"\n\nRunbook: {props.runbook_url}" if props.runbook_url else ""),
                 "mime_type": "text/markdown",
             },
             conditions=[

@@ -47,7 +47,7 @@ def build_environment(
         data.add_dependency(cluster)
         stacks.append(data)
     if "observability" in wanted:
-        observability = ObservabilityStack(app, env, cluster=cluster.outputs)
+        observability = ObservabilityStack(app, env, cluster=cluster.outputs, security=security.outputs)
         observability.add_dependency(data)
         stacks.append(observability)
     return stacks

@@ -22,6 +22,7 @@ from stacks.security import project_roles_of
 
 REQUIRED_SERVICES = (
     "artifactregistry.googleapis.com",
+    "bigquery.googleapis.com",
     "binaryauthorization.googleapis.com",
     "certificatemanager.googleapis.com",
     "cloudkms.googleapis.com",
@@ -53,6 +54,7 @@ AUDIT_LOG_TYPES = ("ADMIN_READ", "DATA_READ", "DATA_WRITE")
 # bucket, the registry, the node account) are made where those resources are, not here.
 PLAN_ROLES = (
     CiRole(role="roles/artifactregistry.reader", reason="refresh repositories, their cleanup policies and IAM"),
+    CiRole(role="roles/bigquery.metadataViewer", reason="refresh the log analytics dataset and its IAM; no table data"),
     CiRole(role="roles/binaryauthorization.policyViewer", reason="refresh the Binary Authorization policy"),
     CiRole(role="roles/certificatemanager.viewer", reason="refresh certificates, maps and DNS authorizations"),
     CiRole(role="roles/cloudkms.viewer", reason="refresh key rings, keys and their IAM (no encrypt/decrypt)"),
@@ -133,14 +135,16 @@ def apply_roles(env: EnvironmentConfig) -> tuple[CiRole, ...]:
             ),
         ),
         CiRole(role=f"projects/{env.project_id}/roles/{SECRET_ADMIN_ROLE_ID}", reason="secrets and their IAM, never their values"),
+        CiRole(
+            role=f"projects/{env.project_id}/roles/{BUCKET_ADMIN_ROLE_ID}",
+            reason="the log archive bucket (and the static CDN bucket) and their IAM; no object access (state "
+            "objects stay bucket-scoped)",
+        ),
+        CiRole(
+            role=f"projects/{env.project_id}/roles/{DATASET_ADMIN_ROLE_ID}",
+            reason="the log analytics dataset and its IAM; no table data",
+        ),
     ]
-    if env.security.edge.static_cdn:
-        rows.append(
-            CiRole(
-                role=f"projects/{env.project_id}/roles/{BUCKET_ADMIN_ROLE_ID}",
-                reason="the static CDN bucket and its IAM; no object access (state objects stay bucket-scoped)",
-            )
-        )
     return tuple(rows)
 
 
@@ -169,17 +173,28 @@ BUCKET_ADMIN_PERMISSIONS = (
     "storage.buckets.setIamPolicy",
     "storage.buckets.update",
 )
+# BigQuery datasets without their data: roles/bigquery.dataOwner would also read every table.
+DATASET_ADMIN_ROLE_ID = "platformDatasetAdmin"
+DATASET_ADMIN_PERMISSIONS = (
+    "bigquery.datasets.create",
+    "bigquery.datasets.delete",
+    "bigquery.datasets.get",
+    "bigquery.datasets.getIamPolicy",
+    "bigquery.datasets.setIamPolicy",
+    "bigquery.datasets.update",
+)
+
+
 def ci_custom_roles(env: EnvironmentConfig) -> tuple[tuple[str, str, str, str, tuple[str, ...]], ...]:
     """(construct id, role id, title, description, permissions) of the custom roles apply holds."""
     rows = [
         ("secret-admin", SECRET_ADMIN_ROLE_ID, "Platform secret admin",
          "CI apply: Secret Manager secrets and their IAM, without reading any value", SECRET_ADMIN_PERMISSIONS),
+        ("bucket-admin", BUCKET_ADMIN_ROLE_ID, "Platform bucket admin",
+         "CI apply: the log archive and static CDN buckets and their IAM, without object access", BUCKET_ADMIN_PERMISSIONS),
+        ("dataset-admin", DATASET_ADMIN_ROLE_ID, "Platform dataset admin",
+         "CI apply: the log analytics dataset and its IAM, without table data", DATASET_ADMIN_PERMISSIONS),
     ]
-    if env.security.edge.static_cdn:
-        rows.append(
-            ("bucket-admin", BUCKET_ADMIN_ROLE_ID, "Platform bucket admin",
-             "CI apply: the static CDN bucket and its IAM, without object access", BUCKET_ADMIN_PERMISSIONS)
-        )
     return tuple(rows)
 
 

@@ -57,6 +57,8 @@ class SecurityOutputs:
     """Cloud KMS key id for Backup for GKE backups (CMEK)."""
     cloud_sql_key: str
     """Cloud KMS key id for the Cloud SQL instance, its backups and logs (CMEK)."""
+    logs_key: str
+    """Cloud KMS key id for the log archive bucket and the log analytics dataset (CMEK)."""
     secret_ids: Mapping[str, str]
     """Credential name → Secret Manager secret id, for the delivery's SecretProviderClass."""
     armor_policy_name: str

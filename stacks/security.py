@@ -65,6 +65,7 @@ CLOUD_SQL_ROLES = {
     # cloudsql.instances.login: sign in as its IAM database user with an OAuth token instead of a password.
     "roles/cloudsql.instanceUser": "IAM database authentication (no password)",
 }
+LOGS_KEY = "logs"
 
 
 def metrics_reader_role(project_id: str) -> str:
@@ -131,6 +132,12 @@ class SecurityStack(LayerStack):
         # Created by the bootstrap stack: Cloud SQL would only create it with the first instance, which
         # needs this key grant first.
         service_agents["cloudsql"] = service_account_member(bootstrap.service_agents["sqladmin.googleapis.com"])
+        # The observability layer's log archive bucket and log dataset are encrypted with the logs key.
+        service_agents["storage"] = f"serviceAccount:service-{project.number}@gs-project-accounts.iam.gserviceaccount.com"
+        bigquery_agent = google.data_google_bigquery_default_service_account.DataGoogleBigqueryDefaultServiceAccount(
+            self, "bigquery-agent", project=env.project_id
+        )
+        service_agents["bigquery"] = f"serviceAccount:{bigquery_agent.email}"
 
         # --- identities -------------------------------------------------------------------------------
         project_roles = project_roles_of(env)
@@ -226,6 +233,7 @@ class SecurityStack(LayerStack):
                     KmsKeySpec(name=BOOT_DISK_KEY, iam={ENCRYPTER_ROLE: (service_agents["compute"],)}),
                     KmsKeySpec(name=BACKUP_KEY, iam={ENCRYPTER_ROLE: (service_agents["gkebackup"],)}),
                     KmsKeySpec(name=CLOUD_SQL_KEY, iam={ENCRYPTER_ROLE: (service_agents["cloudsql"],)}),
+                    KmsKeySpec(name=LOGS_KEY, iam={ENCRYPTER_ROLE: (service_agents["storage"], service_agents["bigquery"])}),
                 ),
             ),
         )
@@ -294,6 +302,7 @@ class SecurityStack(LayerStack):
             boot_disk_key=keys.keys[BOOT_DISK_KEY].id,
             backup_key=keys.keys[BACKUP_KEY].id,
             cloud_sql_key=keys.keys[CLOUD_SQL_KEY].id,
+            logs_key=keys.keys[LOGS_KEY].id,
             secret_ids={credential: secret.secret.secret_id for credential, secret in secrets.items()},
             armor_policy_name=armor.name,
             edge_ip_address=edge.address.address,

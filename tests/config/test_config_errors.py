@@ -264,6 +264,10 @@ CASES = {
         "dev", set_path("notifications.pagerduty_services", ["platform-dev"]),
         ["dev.yaml", "notifications.pagerduty_services", "platform-dev", "never pages a human"],
     ),
+    "staging paging a human": (
+        "staging", set_path("notifications.pagerduty_services", ["platform-staging"]),
+        ["staging.yaml", "notifications.pagerduty_services", "'platform-staging'", "never pages a human"],
+    ),
     "Prometheus retention beyond the in-cluster maximum": (
         "prod", set_path("monitoring_stack.prometheus.retention_days", 400),
         ["prod.yaml", "monitoring_stack.prometheus.retention_days", "400", "less than or equal to 90"],

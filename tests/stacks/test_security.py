@@ -217,7 +217,7 @@ def test_staging_and_prod_keep_secrets_in_their_region(configs):
 @pytest.mark.parametrize("env", ENVS)
 def test_keys_rotate_and_terraform_never_destroys_them(synthesized, configs, env):
     keys = resources(synthesized, env, "google_kms_crypto_key").values()
-    assert {k["name"] for k in keys} == {"gke-secrets", "registry", "gke-boot-disks", "gke-backup", "cloud-sql"}
+    assert {k["name"] for k in keys} == {"gke-secrets", "registry", "gke-boot-disks", "gke-backup", "cloud-sql", "logs"}
     days = configs[env].security.kms_rotation_days
     assert days <= 90
     for key in keys:
@@ -243,6 +243,15 @@ def test_each_key_is_usable_by_its_service_agent_only(synthesized, configs, env,
     assert binding["role"] == "roles/cloudkms.cryptoKeyEncrypterDecrypter"
     assert binding["members"] == [f"serviceAccount:service-${{data.google_project.project.number}}@{agent}.iam.gserviceaccount.com"]
     assert synthesized.stack(env, LAYER)["data"]["google_project"]["project"]["project_id"] == configs[env].project_id
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_the_logs_key_is_usable_by_the_storage_and_bigquery_agents_only(synthesized, env):
+    binding = synthesized.by_path(env, LAYER, "google_kms_crypto_key_iam_binding", "kms/logs-users")
+    assert binding["members"] == [
+        "serviceAccount:service-${data.google_project.project.number}@gs-project-accounts.iam.gserviceaccount.com",
+        "serviceAccount:${data.google_bigquery_default_service_account.bigquery-agent.email}",
+    ]
 
 
 # --- edge ---------------------------------------------------------------------------------------------
