@@ -73,6 +73,16 @@ class Graph:
     def has(self, node_id: str) -> bool:
         return any(node.id == node_id for node in self.nodes)
 
+    def nesting(self) -> tuple[dict[str | None, list[str]], dict[str, list[Node]]]:
+        """Subgroups by parent group (None: top level) and nodes by group, in insertion order."""
+        children: dict[str | None, list[str]] = defaultdict(list)
+        for group_id, (_, parent) in self.groups.items():
+            children[parent].append(group_id)
+        members: dict[str, list[Node]] = defaultdict(list)
+        for node in self.nodes:
+            members[node.group].append(node)
+        return children, members
+
 
 def names(app: SynthesizedApp, stack: str, type_: str) -> list[str]:
     """The short names (account ids, not emails) of one type's resources in `stack`."""
@@ -251,12 +261,7 @@ def to_dot(graph: Graph, env: str) -> str:
         '  node [shape=box, style="rounded,filled", fontname="Helvetica", fontsize=11, margin="0.15,0.07"];',
         '  edge [fontname="Helvetica", fontsize=9, arrowsize=0.7];',
     ]
-    children: dict[str | None, list[str]] = defaultdict(list)
-    for group_id, (_, parent) in graph.groups.items():
-        children[parent].append(group_id)
-    members: dict[str, list[Node]] = defaultdict(list)
-    for node in graph.nodes:
-        members[node.group].append(node)
+    children, members = graph.nesting()
 
     def emit(group_id: str, depth: int) -> None:
         title, _ = graph.groups[group_id]
@@ -280,12 +285,7 @@ def to_dot(graph: Graph, env: str) -> str:
 
 def to_mermaid(graph: Graph) -> str:
     lines = ["flowchart LR"]
-    children: dict[str | None, list[str]] = defaultdict(list)
-    for group_id, (_, parent) in graph.groups.items():
-        children[parent].append(group_id)
-    members: dict[str, list[Node]] = defaultdict(list)
-    for node in graph.nodes:
-        members[node.group].append(node)
+    children, members = graph.nesting()
 
     def text(label: str) -> str:
         return label.replace("\\n", "<br/>").replace('"', "'")
